@@ -1,1 +1,109 @@
-//! stub
+//! The command line: argument definitions (`args`), the built plan (`plan`), and `run`, which
+//! evaluates, renders, writes and maps the result to an exit code. The binary calls `run` and
+//! nothing else.
+
+pub mod args;
+pub mod plan;
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+use clap::Parser;
+
+use crate::eval::spf::{SpfResult, check_host};
+use crate::report::{SpfReport, json, received_spf, text};
+
+use args::{Args, ColorChoice, Format};
+use plan::Plan;
+
+/// Exit codes, documented in the README and `--help`.
+pub mod exit {
+    /// pass
+    pub const PASS: i32 = 0;
+    /// fail, softfail, neutral, none
+    pub const NOT_AUTHENTICATED: i32 = 1;
+    /// usage or input error
+    pub const USAGE: i32 = 2;
+    /// permerror
+    pub const PERMERROR: i32 = 3;
+    /// temperror
+    pub const TEMPERROR: i32 = 4;
+}
+
+/// The exit code for an SPF result.
+pub fn exit_code(result: SpfResult) -> i32 {
+    match result {
+        SpfResult::Pass => exit::PASS,
+        SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral | SpfResult::None => {
+            exit::NOT_AUTHENTICATED
+        }
+        SpfResult::PermError => exit::PERMERROR,
+        SpfResult::TempError => exit::TEMPERROR,
+    }
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
+    let args = match Args::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return 0;
+            }
+            // One line: clap's first line, without its own "error: " prefix.
+            let rendered = e.to_string();
+            let first = rendered.lines().next().unwrap_or("invalid arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("spfcheck: error: {first} (see --help)");
+            return exit::USAGE;
+        }
+    };
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    colored::control::set_override(color);
+
+    let plan = match Plan::build(&args) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("spfcheck: error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("spfcheck: error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let output = runtime.block_on(check_host(plan.resolver.clone(), &plan.request));
+    let report = SpfReport {
+        request: &plan.request,
+        output: &output,
+    };
+    let rendered = match plan.format {
+        Format::Text => text::render(&report),
+        Format::Json => json::render(&report) + "\n",
+        Format::ReceivedSpf => received_spf::render(&report) + "\n",
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(rendered.as_bytes()).and_then(|_| stdout.flush()) {
+        // A closed pipe (`| head`) is not an error.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("spfcheck: error: cannot write output: {e}");
+            return exit::USAGE;
+        }
+    }
+    exit_code(output.result)
+}

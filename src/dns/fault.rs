@@ -36,3 +36,8 @@ impl Resolver for Faults {
         self.inner.query(name, rtype).await
     }
 }
+
+/// TEMP stub
+pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind), String> {
+    Err(format!("unsupported {spec}"))
+}

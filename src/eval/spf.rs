@@ -1,1 +1,1058 @@
-//! stub
+//! SPF `check_host()` (RFC 7208 §4, §5, §6): evaluates a client IP against the SPF policy of a
+//! domain and returns the result with a trace tree of every record, term, DNS query, counter
+//! and macro expansion. DNS is reached only through `dns::Resolver`, recorded by
+//! `dns::recorder::Recorder`, so live DNS, zone overlays and injected faults take the same path.
+
+use std::fmt;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ipnet::{Ipv4Net, Ipv6Net};
+use serde::Serialize;
+
+use crate::dns::recorder::Recorder;
+use crate::dns::{Answer, RData, RType, Resolver, reverse_name};
+use crate::eval::macros::{MacroVars, expand, truncate_domain};
+use crate::eval::trace::{Event, Node};
+use crate::record::spf::{
+    self, DualCidr, MacroContext, MacroString, Mechanism, Qualifier, TermKind,
+};
+
+/// The seven results of RFC 7208 §2.6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpfResult {
+    None,
+    Neutral,
+    Pass,
+    Fail,
+    SoftFail,
+    TempError,
+    PermError,
+}
+
+impl SpfResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpfResult::None => "none",
+            SpfResult::Neutral => "neutral",
+            SpfResult::Pass => "pass",
+            SpfResult::Fail => "fail",
+            SpfResult::SoftFail => "softfail",
+            SpfResult::TempError => "temperror",
+            SpfResult::PermError => "permerror",
+        }
+    }
+
+    /// Parses a result name (case-insensitive).
+    pub fn from_name(s: &str) -> Option<SpfResult> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "none" => SpfResult::None,
+            "neutral" => SpfResult::Neutral,
+            "pass" => SpfResult::Pass,
+            "fail" => SpfResult::Fail,
+            "softfail" => SpfResult::SoftFail,
+            "temperror" => SpfResult::TempError,
+            "permerror" => SpfResult::PermError,
+            _ => return None,
+        })
+    }
+
+    fn from_qualifier(q: Qualifier) -> SpfResult {
+        match q {
+            Qualifier::Pass => SpfResult::Pass,
+            Qualifier::Fail => SpfResult::Fail,
+            Qualifier::SoftFail => SpfResult::SoftFail,
+            Qualifier::Neutral => SpfResult::Neutral,
+        }
+    }
+}
+
+impl fmt::Display for SpfResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Processing limits (RFC 7208 §4.6.4). All configurable; the defaults are the RFC's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Terms that cause DNS queries (include, a, mx, ptr, exists, redirect): 10.
+    pub dns_terms: u32,
+    /// Terms whose lookup returned NXDOMAIN or NODATA: 2.
+    pub void_lookups: u32,
+    /// MX names one `mx` term may look up addresses for; more is a permerror: 10.
+    pub mx_names: usize,
+    /// PTR names one `ptr` term or `%{p}` may validate; the rest are ignored: 10.
+    pub ptr_names: usize,
+    /// Overall time for one evaluation; "SHOULD allow at least 20 seconds": 20 s.
+    pub deadline: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            dns_terms: 10,
+            void_lookups: 2,
+            mx_names: 10,
+            ptr_names: 10,
+            deadline: Some(Duration::from_secs(20)),
+        }
+    }
+}
+
+/// The inputs of `check_host()` (RFC 7208 §4.1) plus the receiver's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfRequest {
+    /// `<ip>`: the client address. IPv4-mapped IPv6 addresses are evaluated as IPv4.
+    pub ip: IpAddr,
+    /// `<domain>`: the domain whose policy is checked.
+    pub domain: String,
+    /// `<sender>`: `local-part@domain` (local-part "postmaster" when absent).
+    pub sender: String,
+    /// The MAIL FROM as given (empty for the null sender).
+    pub mail_from: String,
+    /// The HELO/EHLO name (`%{h}`).
+    pub helo: String,
+    /// The receiving host (`%{r}`).
+    pub receiver: String,
+    /// Seconds since the epoch (`%{t}`).
+    pub now: u64,
+    /// Explanation for a fail when the record has no usable `exp=` (macro-string).
+    pub default_explanation: Option<String>,
+    pub limits: Limits,
+}
+
+impl SpfRequest {
+    /// The inputs for checking the MAIL FROM identity (RFC 7208 §2.4); for the null sender
+    /// (empty `mail_from`) the HELO identity `postmaster@helo` is checked instead (§2.3, §4.3).
+    /// A MAIL FROM without `@` is taken as a domain; an empty local-part becomes "postmaster".
+    pub fn new(ip: IpAddr, mail_from: &str, helo: &str) -> SpfRequest {
+        let mail_from = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
+        let (local, domain) = if mail_from.is_empty() {
+            ("", helo)
+        } else {
+            match mail_from.rsplit_once('@') {
+                Some((l, d)) => (l, d),
+                None => ("", mail_from),
+            }
+        };
+        let local = if local.is_empty() { "postmaster" } else { local };
+        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        SpfRequest {
+            ip,
+            domain: domain.to_string(),
+            sender: format!("{local}@{domain}"),
+            mail_from: mail_from.to_string(),
+            helo: helo.to_string(),
+            receiver: "unknown".to_string(),
+            now: 0,
+            default_explanation: None,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What `check_host()` concluded, with the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfOutput {
+    pub result: SpfResult,
+    /// The deciding term as written, in the record that produced the result (after
+    /// redirects); `None` for the default result, "none", and errors not tied to a term.
+    pub mechanism: Option<String>,
+    /// The explanation on fail (RFC 7208 §6.2).
+    pub explanation: Option<String>,
+    /// DNS-querying terms counted (RFC 7208 §4.6.4).
+    pub dns_lookups: u32,
+    /// Void lookups counted (RFC 7208 §4.6.4).
+    pub void_lookups: u32,
+    /// Why, for permerror and temperror (and for "none").
+    pub problem: Option<String>,
+    pub trace: Node,
+}
+
+/// Runs `check_host()` for the request (RFC 7208 §4).
+pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOutput {
+    let mut ev = Evaluator {
+        dns: Recorder::new(resolver),
+        req,
+        ip: req.ip.to_canonical(),
+        lookups: 0,
+        voids: 0,
+        deadline: req
+            .limits
+            .deadline
+            .map(|d| tokio::time::Instant::now() + d),
+        deadline_hit: false,
+    };
+    let domain = req.domain.strip_suffix('.').unwrap_or(&req.domain).to_string();
+    let (mut host, mut trace) = ev.check_domain(domain, None).await;
+    let mut explanation = None;
+    if host.result == SpfResult::Fail {
+        explanation = match host.exp.take() {
+            Some((ms, domain)) => ev.explain(&ms, &domain, &mut trace).await,
+            None => None,
+        };
+        if explanation.is_none() {
+            explanation = ev.default_explanation(&mut trace);
+        }
+    }
+    if ev.deadline_hit && host.result == SpfResult::TempError {
+        host.problem = Some(format!(
+            "overall deadline of {} s exceeded (RFC 7208 §4.6.4)",
+            req.limits.deadline.map(|d| d.as_secs()).unwrap_or(0)
+        ));
+    }
+    SpfOutput {
+        result: host.result,
+        mechanism: host.mechanism,
+        explanation,
+        dns_lookups: ev.lookups,
+        void_lookups: ev.voids,
+        problem: host.problem,
+        trace,
+    }
+}
+
+/// The outcome of evaluating one domain's record.
+struct HostResult {
+    result: SpfResult,
+    mechanism: Option<String>,
+    problem: Option<String>,
+    /// The `exp=` of the record that produced a fail, with its `<domain>` (RFC 7208 §6.2:
+    /// never the one of an included record; a redirect's target replaces the original's).
+    exp: Option<(MacroString, String)>,
+}
+
+impl HostResult {
+    fn new(result: SpfResult, problem: Option<String>) -> HostResult {
+        HostResult {
+            result,
+            mechanism: None,
+            problem,
+            exp: None,
+        }
+    }
+}
+
+/// The outcome of one mechanism (RFC 7208 §5).
+enum Match {
+    Yes(String),
+    No(String),
+    Temp(String),
+    Perm(String),
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+struct Evaluator<'r> {
+    dns: Recorder,
+    req: &'r SpfRequest,
+    ip: IpAddr,
+    lookups: u32,
+    voids: u32,
+    deadline: Option<tokio::time::Instant>,
+    deadline_hit: bool,
+}
+
+impl<'r> Evaluator<'r> {
+    /// One query through the recorder, bounded by the overall deadline; the query and its
+    /// answer are added to `node`.
+    async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
+        let answer = match self.deadline {
+            Some(deadline) if !self.deadline_hit => {
+                match tokio::time::timeout_at(deadline, self.dns.query(name, rtype)).await {
+                    Ok(answer) => answer,
+                    Err(_) => {
+                        self.deadline_hit = true;
+                        Answer::Timeout
+                    }
+                }
+            }
+            // Once the deadline has passed, nothing more is asked (RFC 7208 §4.6.4).
+            Some(_) => Answer::Timeout,
+            None => self.dns.query(name, rtype).await,
+        };
+        let recorded = self.dns.take();
+        if recorded.is_empty() {
+            node.push(Event::Query {
+                name: name.to_string(),
+                rtype,
+                outcome: "timeout (overall deadline exceeded)".to_string(),
+                records: Vec::new(),
+            });
+        }
+        for q in recorded {
+            node.push(Event::Query {
+                name: q.name,
+                rtype: q.rtype,
+                outcome: q.answer.kind().to_string(),
+                records: q.answer.records().iter().map(|r| r.to_string()).collect(),
+            });
+        }
+        answer
+    }
+
+    /// `check_host()` for one domain (RFC 7208 §4.3–§4.7), boxed for recursion.
+    fn check_domain(
+        &mut self,
+        domain: String,
+        via: Option<String>,
+    ) -> BoxFuture<'_, (HostResult, Node)> {
+        Box::pin(async move {
+            let mut node = Node::new(Event::CheckHost {
+                domain: domain.clone(),
+                via: via.clone(),
+            });
+            let host = self.check_domain_inner(&domain, via.is_some(), &mut node).await;
+            node.push(Event::Result {
+                result: host.result.to_string(),
+                reason: host.problem.clone(),
+            });
+            (host, node)
+        })
+    }
+
+    async fn check_domain_inner(&mut self, domain: &str, nested: bool, node: &mut Node) -> HostResult {
+        // RFC 7208 §4.3: a malformed or single-label domain gives "none".
+        if let Err(why) = check_domain_syntax(domain) {
+            return HostResult::new(SpfResult::None, Some(format!("malformed domain: {why}")));
+        }
+        // RFC 7208 §4.4: TXT only; errors other than NXDOMAIN are temperror.
+        let answer = self.query(domain, RType::Txt, node).await;
+        let texts: Vec<String> = match &answer {
+            a if a.is_failure() => {
+                return HostResult::new(
+                    SpfResult::TempError,
+                    Some(format!("DNS {} for TXT {domain} (RFC 7208 §4.4)", a.kind())),
+                );
+            }
+            Answer::Records { data, .. } => data.iter().filter_map(RData::txt_joined).collect(),
+            _ => Vec::new(),
+        };
+        if nested && answer.is_void() {
+            if let Some(perm) = self.count_void(&format!("TXT {domain}"), node) {
+                return HostResult::new(SpfResult::PermError, Some(perm));
+            }
+        }
+        // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
+        let mut spf_texts = Vec::new();
+        for text in texts {
+            if spf::is_spf_record(&text) {
+                spf_texts.push(text);
+            } else {
+                node.push(Event::Ignored {
+                    text,
+                    reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
+                });
+            }
+        }
+        let text = match spf_texts.len() {
+            0 => {
+                let why = match answer {
+                    Answer::NxDomain => format!("{domain} does not exist (NXDOMAIN)"),
+                    _ => format!("no SPF record at {domain}"),
+                };
+                return HostResult::new(SpfResult::None, Some(why));
+            }
+            1 => spf_texts.remove(0),
+            n => {
+                for t in &spf_texts {
+                    node.push(Event::Ignored {
+                        text: t.clone(),
+                        reason: "one of several SPF records".to_string(),
+                    });
+                }
+                return HostResult::new(
+                    SpfResult::PermError,
+                    Some(format!("{n} SPF records at {domain} (RFC 7208 §4.5 allows one)")),
+                );
+            }
+        };
+        node.push(Event::Record { text: text.clone() });
+        // RFC 7208 §4.6: any syntax error anywhere is a permerror before evaluation.
+        let record = match spf::parse(&text) {
+            Ok(r) => r,
+            Err(e) => {
+                return HostResult::new(
+                    SpfResult::PermError,
+                    Some(format!("syntax error in the SPF record of {domain}: {e}")),
+                );
+            }
+        };
+        // RFC 7208 §6.1: redirect is ignored when the record has an "all" mechanism.
+        let has_all = record.terms.iter().any(|t| {
+            matches!(
+                t.kind,
+                TermKind::Directive {
+                    mechanism: Mechanism::All,
+                    ..
+                }
+            )
+        });
+        let mut redirect = None;
+        let mut exp = None;
+        for term in &record.terms {
+            let (qualifier, mechanism) = match &term.kind {
+                TermKind::Directive {
+                    qualifier,
+                    mechanism,
+                } => (*qualifier, mechanism),
+                TermKind::Redirect(ms) => {
+                    redirect = Some((ms, term.text.clone()));
+                    continue;
+                }
+                TermKind::Exp(ms) => {
+                    exp = Some(ms.clone());
+                    continue;
+                }
+                TermKind::Unknown { .. } => {
+                    node.push(Event::Note {
+                        text: format!("{}: unknown modifier, ignored (RFC 7208 §6)", term.text),
+                    });
+                    continue;
+                }
+            };
+            let mut term_node = Node::new(Event::Note {
+                text: String::new(),
+            });
+            if mechanism.counts_dns() {
+                if let Some(perm) = self.count_lookup(&term.text, &mut term_node) {
+                    node.children.extend(term_node.children);
+                    let mut host = HostResult::new(SpfResult::PermError, Some(perm));
+                    host.mechanism = Some(term.text.clone());
+                    return host;
+                }
+            }
+            let outcome = self.mechanism(mechanism, domain, &mut term_node).await;
+            let (label, detail, result) = match outcome {
+                Match::Yes(d) => {
+                    let r = SpfResult::from_qualifier(qualifier);
+                    (format!("match → {r}"), d, Some(r))
+                }
+                Match::No(d) => ("no match".to_string(), d, None),
+                Match::Temp(d) => ("temperror".to_string(), d, Some(SpfResult::TempError)),
+                Match::Perm(d) => ("permerror".to_string(), d, Some(SpfResult::PermError)),
+            };
+            term_node.event = Event::Term {
+                term: term.text.clone(),
+                outcome: label,
+                dns_lookups: self.lookups,
+                void_lookups: self.voids,
+                detail: if detail.is_empty() {
+                    None
+                } else {
+                    Some(detail.clone())
+                },
+            };
+            node.children.push(term_node);
+            if let Some(result) = result {
+                let mut host = HostResult::new(result, None);
+                host.mechanism = Some(term.text.clone());
+                if matches!(result, SpfResult::TempError | SpfResult::PermError) {
+                    host.problem = Some(format!("{}: {detail}", term.text));
+                }
+                if result == SpfResult::Fail {
+                    host.exp = exp.clone().map(|ms| (ms, domain.to_string()));
+                    // exp= may come after the deciding term (RFC 7208 §6: modifiers may appear
+                    // anywhere).
+                    if host.exp.is_none() {
+                        host.exp = record.terms.iter().find_map(|t| match &t.kind {
+                            TermKind::Exp(ms) => Some((ms.clone(), domain.to_string())),
+                            _ => None,
+                        });
+                    }
+                }
+                return host;
+            }
+        }
+        // RFC 7208 §6.1: redirect applies when no mechanism matched and there is no "all".
+        if let (Some((target, text)), false) = (redirect, has_all) {
+            return self.redirect(target, &text, domain, node).await;
+        }
+        // RFC 7208 §4.7: the default result is "neutral".
+        node.push(Event::Note {
+            text: "no mechanism matched: default result neutral (RFC 7208 §4.7)".to_string(),
+        });
+        HostResult::new(SpfResult::Neutral, None)
+    }
+
+    /// The redirect modifier (RFC 7208 §6.1).
+    async fn redirect(
+        &mut self,
+        target: &MacroString,
+        text: &str,
+        domain: &str,
+        node: &mut Node,
+    ) -> HostResult {
+        let mut term_node = Node::new(Event::Note {
+            text: String::new(),
+        });
+        let perm = |problem: String| {
+            let mut host = HostResult::new(SpfResult::PermError, Some(problem));
+            host.mechanism = Some(text.to_string());
+            host
+        };
+        if let Some(p) = self.count_lookup(text, &mut term_node) {
+            node.children.extend(term_node.children);
+            return perm(p);
+        }
+        let target_name = match self.target(Some(target), domain, &mut term_node).await {
+            Ok(t) => t,
+            Err(p) => {
+                node.children.extend(term_node.children);
+                return perm(p);
+            }
+        };
+        let (host, child) = self
+            .check_domain(target_name.clone(), Some(text.to_string()))
+            .await;
+        term_node.children.push(child);
+        let outcome = match host.result {
+            SpfResult::None => "permerror".to_string(),
+            r => format!("→ {r}"),
+        };
+        term_node.event = Event::Term {
+            term: text.to_string(),
+            outcome,
+            dns_lookups: self.lookups,
+            void_lookups: self.voids,
+            detail: None,
+        };
+        node.children.push(term_node);
+        // "If the redirect target has no SPF record, or check_host() returns 'none', the
+        // result is a permerror" (RFC 7208 §6.1).
+        if host.result == SpfResult::None {
+            return perm(format!(
+                "redirect target {target_name} has no SPF record (RFC 7208 §6.1)"
+            ));
+        }
+        host
+    }
+
+    /// Counts a DNS-querying term; returns the permerror message past the limit.
+    fn count_lookup(&mut self, term: &str, node: &mut Node) -> Option<String> {
+        self.lookups += 1;
+        let max = self.req.limits.dns_terms;
+        if self.lookups > max {
+            node.push(Event::Limit {
+                limit: "dns_lookups".to_string(),
+                count: self.lookups,
+                max,
+                term: term.to_string(),
+            });
+            return Some(format!(
+                "more than {max} DNS-querying terms: \"{term}\" is number {} (RFC 7208 §4.6.4)",
+                self.lookups
+            ));
+        }
+        None
+    }
+
+    /// Counts a void lookup; returns the permerror message past the limit.
+    fn count_void(&mut self, what: &str, node: &mut Node) -> Option<String> {
+        self.voids += 1;
+        let max = self.req.limits.void_lookups;
+        if self.voids > max {
+            node.push(Event::Limit {
+                limit: "void_lookups".to_string(),
+                count: self.voids,
+                max,
+                term: what.to_string(),
+            });
+            return Some(format!(
+                "more than {max} void lookups: {what} is number {} (RFC 7208 §4.6.4)",
+                self.voids
+            ));
+        }
+        None
+    }
+
+    fn vars<'a>(&'a self, domain: &'a str, validated: Option<&'a str>) -> MacroVars<'a> {
+        let (local, sender_domain) = self
+            .req
+            .sender
+            .rsplit_once('@')
+            .unwrap_or(("postmaster", self.req.sender.as_str()));
+        MacroVars {
+            sender: &self.req.sender,
+            local,
+            sender_domain,
+            domain,
+            ip: self.ip,
+            validated_name: validated,
+            helo: &self.req.helo,
+            receiver: &self.req.receiver,
+            now: self.req.now,
+        }
+    }
+
+    /// Expands a macro-string (resolving `%{p}` first when used), recording the expansion.
+    async fn expand(
+        &mut self,
+        ms: &MacroString,
+        domain: &str,
+        explanation: bool,
+        node: &mut Node,
+    ) -> Result<String, String> {
+        let validated = if ms.uses_p() {
+            Some(self.validated_name(domain, node).await)
+        } else {
+            None
+        };
+        let vars = self.vars(domain, validated.as_deref());
+        let out = expand(ms, &vars, explanation).map_err(|e| format!("macro error: {e:?}"))?;
+        if ms.has_macros() {
+            node.push(Event::Macro {
+                before: ms.to_string(),
+                after: out.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The `<target-name>` of a term (RFC 7208 §4.8): the expanded domain-spec, or `<domain>`.
+    async fn target(
+        &mut self,
+        spec: Option<&MacroString>,
+        domain: &str,
+        node: &mut Node,
+    ) -> Result<String, String> {
+        match spec {
+            None => Ok(domain.to_string()),
+            Some(ms) => {
+                let expanded = self.expand(ms, domain, false, node).await?;
+                // RFC 7208 §7.3: over-long expansions lose labels from the left.
+                let t = truncate_domain(&expanded);
+                Ok(t.strip_suffix('.').unwrap_or(&t).to_string())
+            }
+        }
+    }
+
+    /// Evaluates one mechanism (RFC 7208 §5).
+    async fn mechanism(&mut self, mechanism: &Mechanism, domain: &str, node: &mut Node) -> Match {
+        let ip = self.ip;
+        match mechanism {
+            // RFC 7208 §5.1
+            Mechanism::All => Match::Yes(String::new()),
+            // RFC 7208 §5.6
+            Mechanism::Ip4 { addr, prefix } => match (ip, Ipv4Net::new(*addr, *prefix)) {
+                (IpAddr::V4(v4), Ok(net)) if net.contains(&v4) => Match::Yes(String::new()),
+                (IpAddr::V6(_), _) => Match::No("an IPv6 client never matches ip4".into()),
+                _ => Match::No(String::new()),
+            },
+            Mechanism::Ip6 { addr, prefix } => match (ip, Ipv6Net::new(*addr, *prefix)) {
+                (IpAddr::V6(v6), Ok(net)) if net.contains(&v6) => Match::Yes(String::new()),
+                (IpAddr::V4(_), _) => Match::No("an IPv4 client never matches ip6".into()),
+                _ => Match::No(String::new()),
+            },
+            // RFC 7208 §5.2
+            Mechanism::Include(spec) => {
+                let target = match self.target(Some(spec), domain, node).await {
+                    Ok(t) => t,
+                    Err(e) => return Match::Perm(e),
+                };
+                let text = format!("include:{target}");
+                let (host, child) = self.check_domain(target.clone(), Some(text)).await;
+                node.children.push(child);
+                match host.result {
+                    SpfResult::Pass => Match::Yes(format!("{target} returned pass")),
+                    SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => {
+                        Match::No(format!("{target} returned {}", host.result))
+                    }
+                    SpfResult::TempError => Match::Temp(format!(
+                        "{target}: {}",
+                        host.problem.unwrap_or_else(|| "temperror".into())
+                    )),
+                    SpfResult::PermError => Match::Perm(format!(
+                        "{target}: {}",
+                        host.problem.unwrap_or_else(|| "permerror".into())
+                    )),
+                    SpfResult::None => Match::Perm(format!(
+                        "included domain {target} has no SPF record (RFC 7208 §5.2)"
+                    )),
+                }
+            }
+            // RFC 7208 §5.3
+            Mechanism::A { domain: spec, cidr } => {
+                let target = match self.target(spec.as_ref(), domain, node).await {
+                    Ok(t) => t,
+                    Err(e) => return Match::Perm(e),
+                };
+                if let Err(why) = check_domain_syntax(&target) {
+                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
+                }
+                self.address_match(&target, *cidr, true, node).await
+            }
+            // RFC 7208 §5.4
+            Mechanism::Mx { domain: spec, cidr } => {
+                let target = match self.target(spec.as_ref(), domain, node).await {
+                    Ok(t) => t,
+                    Err(e) => return Match::Perm(e),
+                };
+                if let Err(why) = check_domain_syntax(&target) {
+                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
+                }
+                self.mx_match(&target, *cidr, node).await
+            }
+            // RFC 7208 §5.5
+            Mechanism::Ptr(spec) => {
+                let target = match self.target(spec.as_ref(), domain, node).await {
+                    Ok(t) => t,
+                    Err(e) => return Match::Perm(e),
+                };
+                match self.validated_names(Some(&target), true, node).await {
+                    Err(perm) => Match::Perm(perm),
+                    Ok(names) => {
+                        let t = target.to_ascii_lowercase();
+                        match names.iter().find(|n| is_same_or_subdomain(n, &t)) {
+                            Some(n) => Match::Yes(format!("validated name {n} is within {t}")),
+                            None if names.is_empty() => {
+                                Match::No(format!("no validated name for {ip}"))
+                            }
+                            None => Match::No(format!(
+                                "validated names ({}) are not within {t}",
+                                names.join(", ")
+                            )),
+                        }
+                    }
+                }
+            }
+            // RFC 7208 §5.7
+            Mechanism::Exists(spec) => {
+                let target = match self.target(Some(spec), domain, node).await {
+                    Ok(t) => t,
+                    Err(e) => return Match::Perm(e),
+                };
+                if let Err(why) = check_domain_syntax(&target) {
+                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
+                }
+                // "The lookup type is A even when the connection type is IPv6."
+                let answer = self.query(&target, RType::A, node).await;
+                if answer.is_failure() {
+                    return Match::Temp(format!("DNS {} for A {target}", answer.kind()));
+                }
+                if answer.is_void() {
+                    if let Some(p) = self.count_void(&format!("A {target}"), node) {
+                        return Match::Perm(p);
+                    }
+                    return Match::No(format!("{target} has no A record"));
+                }
+                Match::Yes(format!("{target} has an A record"))
+            }
+        }
+    }
+
+    /// The address lookup of `a` (and of each MX name): A for IPv4 clients, AAAA for IPv6,
+    /// compared with the CIDR lengths (RFC 7208 §5.3, §5.6). `primary` marks the term's own
+    /// lookup, which counts toward the void limit.
+    async fn address_match(
+        &mut self,
+        name: &str,
+        cidr: DualCidr,
+        primary: bool,
+        node: &mut Node,
+    ) -> Match {
+        let rtype = if self.ip.is_ipv4() {
+            RType::A
+        } else {
+            RType::Aaaa
+        };
+        let answer = self.query(name, rtype, node).await;
+        if answer.is_failure() {
+            return Match::Temp(format!("DNS {} for {rtype} {name}", answer.kind()));
+        }
+        if answer.is_void() {
+            // RFC 7208 §4.6.4: an empty answer (NODATA, e.g. AAAA of an IPv4-only host) or
+            // NXDOMAIN is a void lookup.
+            if primary {
+                if let Some(p) = self.count_void(&format!("{rtype} {name}"), node) {
+                    return Match::Perm(p);
+                }
+            }
+            return Match::No(format!("{name} has no {rtype} record"));
+        }
+        if let Some(addr) = answer
+            .records()
+            .iter()
+            .find(|r| addr_in(r, self.ip, cidr))
+        {
+            return Match::Yes(format!("{addr}{} contains {}", cidr_suffix(self.ip, cidr), self.ip));
+        }
+        Match::No(format!("no {rtype} address of {name} contains {}", self.ip))
+    }
+
+    /// The `mx` mechanism (RFC 7208 §5.4, limits §4.6.4).
+    async fn mx_match(&mut self, target: &str, cidr: DualCidr, node: &mut Node) -> Match {
+        let answer = self.query(target, RType::Mx, node).await;
+        if answer.is_failure() {
+            return Match::Temp(format!("DNS {} for MX {target}", answer.kind()));
+        }
+        if answer.is_void() {
+            if let Some(p) = self.count_void(&format!("MX {target}"), node) {
+                return Match::Perm(p);
+            }
+            // No implicit MX (RFC 7208 §5.4).
+            return Match::No(format!("{target} has no MX record"));
+        }
+        let mut names: Vec<(u16, String)> = answer
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                RData::Mx {
+                    preference,
+                    exchange,
+                } => Some((*preference, exchange.clone())),
+                _ => None,
+            })
+            .collect();
+        names.sort();
+        let max = self.req.limits.mx_names;
+        if names.len() > max {
+            node.push(Event::Limit {
+                limit: "mx_names".to_string(),
+                count: names.len() as u32,
+                max: max as u32,
+                term: format!("MX {target}"),
+            });
+            return Match::Perm(format!(
+                "{target} has {} MX records; at most {max} may be looked up (RFC 7208 §4.6.4)",
+                names.len()
+            ));
+        }
+        for (_, exchange) in &names {
+            // A null MX (RFC 7505) names no host.
+            if exchange.is_empty() || exchange == "." {
+                continue;
+            }
+            match self.address_match(exchange, cidr, false, node).await {
+                Match::No(_) => {}
+                Match::Yes(d) => return Match::Yes(format!("MX {exchange}: {d}")),
+                other => return other,
+            }
+        }
+        Match::No(format!("no MX host of {target} has address {}", self.ip))
+    }
+
+    /// PTR validation shared by `ptr` and `%{p}` (RFC 7208 §5.5, §4.6.4): names of the
+    /// client's PTR records (first 10) whose forward lookup contains the client address.
+    /// A PTR lookup error means no validated names; an address lookup error skips that name.
+    async fn validated_names(
+        &mut self,
+        target: Option<&str>,
+        count_void: bool,
+        node: &mut Node,
+    ) -> Result<Vec<String>, String> {
+        let rev = reverse_name(self.ip);
+        let answer = self.query(&rev, RType::Ptr, node).await;
+        if answer.is_void() && count_void {
+            if let Some(p) = self.count_void(&format!("PTR {rev}"), node) {
+                return Err(p);
+            }
+        }
+        let mut names: Vec<String> = answer
+            .records()
+            .iter()
+            .filter_map(|r| match r {
+                RData::Ptr(n) => Some(n.trim_end_matches('.').to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let max = self.req.limits.ptr_names;
+        if names.len() > max {
+            node.push(Event::Note {
+                text: format!(
+                    "{} PTR names; only the first {max} are checked (RFC 7208 §4.6.4)",
+                    names.len()
+                ),
+            });
+            names.truncate(max);
+        }
+        // Check names within the target first, so a match is found with the fewest lookups.
+        if let Some(t) = target {
+            let t = t.to_ascii_lowercase();
+            names.sort_by_key(|n| !is_same_or_subdomain(n, &t));
+        }
+        let rtype = if self.ip.is_ipv4() {
+            RType::A
+        } else {
+            RType::Aaaa
+        };
+        let mut validated = Vec::new();
+        for name in names {
+            let answer = self.query(&name, rtype, node).await;
+            let full = DualCidr::default();
+            if answer.records().iter().any(|r| addr_in(r, self.ip, full)) {
+                validated.push(name);
+                if let Some(t) = target {
+                    if is_same_or_subdomain(validated.last().map(String::as_str).unwrap_or(""), t) {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(validated)
+    }
+
+    /// The `%{p}` value (RFC 7208 §7.3): a validated name, preferring `<domain>` or one of its
+    /// subdomains; "unknown" when there is none.
+    async fn validated_name(&mut self, domain: &str, node: &mut Node) -> String {
+        let names = self
+            .validated_names(Some(domain), false, node)
+            .await
+            .unwrap_or_default();
+        let d = domain.to_ascii_lowercase();
+        names
+            .iter()
+            .find(|n| is_same_or_subdomain(n, &d))
+            .or(names.first())
+            .cloned()
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
+    /// The explanation of a fail (RFC 7208 §6.2). Any DNS error, no or several TXT records,
+    /// or a syntax error: proceed as if there were no `exp=` (None).
+    async fn explain(&mut self, ms: &MacroString, domain: &str, trace: &mut Node) -> Option<String> {
+        let mut node = Node::new(Event::Note {
+            text: "exp= lookup (not counted toward the limits, RFC 7208 §6.2)".to_string(),
+        });
+        let result = self.explain_inner(ms, domain, &mut node).await;
+        trace.children.push(node);
+        match result {
+            Ok(text) => {
+                trace.push(Event::Explanation {
+                    text: text.clone(),
+                    source: "exp=".to_string(),
+                });
+                Some(text)
+            }
+            Err(why) => {
+                trace.push(Event::Note {
+                    text: format!("exp= ignored: {why}"),
+                });
+                None
+            }
+        }
+    }
+
+    async fn explain_inner(
+        &mut self,
+        ms: &MacroString,
+        domain: &str,
+        node: &mut Node,
+    ) -> Result<String, String> {
+        let target = self.target(Some(ms), domain, node).await?;
+        check_domain_syntax(&target).map_err(|w| format!("{target:?} is not a valid domain: {w}"))?;
+        let answer = self.query(&target, RType::Txt, node).await;
+        let texts: Vec<String> = answer.records().iter().filter_map(RData::txt_joined).collect();
+        if answer.is_failure() {
+            return Err(format!("DNS {} for TXT {target}", answer.kind()));
+        }
+        let text = match texts.as_slice() {
+            [one] => one,
+            [] => return Err(format!("no TXT record at {target}")),
+            _ => return Err(format!("{} TXT records at {target}", texts.len())),
+        };
+        if !text.is_ascii() {
+            return Err("explanation is not ASCII".to_string());
+        }
+        let parsed = spf::parse_macro_string(text, MacroContext::Explanation)
+            .map_err(|e| format!("syntax error in explanation: {e}"))?;
+        self.expand(&parsed, domain, true, node).await
+    }
+
+    /// The receiver's default explanation, expanded as an explanation string.
+    fn default_explanation(&self, trace: &mut Node) -> Option<String> {
+        let text = self.req.default_explanation.as_ref()?;
+        let domain = self.req.domain.as_str();
+        let expanded = match spf::parse_macro_string(text, MacroContext::Explanation) {
+            Ok(ms) => expand(&ms, &self.vars(domain, None), true).unwrap_or_else(|_| text.clone()),
+            Err(_) => text.clone(),
+        };
+        trace.push(Event::Explanation {
+            text: expanded.clone(),
+            source: "default".to_string(),
+        });
+        Some(expanded)
+    }
+}
+
+/// RFC 7208 §4.3 domain checks: labels of 1..=63 octets (a trailing dot is allowed), at
+/// least two labels, at most 253 octets.
+pub fn check_domain_syntax(domain: &str) -> Result<(), String> {
+    let d = domain.strip_suffix('.').unwrap_or(domain);
+    if d.is_empty() {
+        return Err("empty name".into());
+    }
+    if d.len() > 253 {
+        return Err(format!("{} octets long (at most 253)", d.len()));
+    }
+    let labels: Vec<&str> = d.split('.').collect();
+    if labels.len() < 2 {
+        return Err("not a multi-label domain name".into());
+    }
+    for l in &labels {
+        if l.is_empty() {
+            return Err("empty label".into());
+        }
+        if l.len() > 63 {
+            return Err(format!("label of {} octets (at most 63)", l.len()));
+        }
+    }
+    Ok(())
+}
+
+fn is_same_or_subdomain(name: &str, parent: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let parent = parent.trim_end_matches('.').to_ascii_lowercase();
+    name == parent || name.ends_with(&format!(".{parent}"))
+}
+
+/// True if the address record covers `ip` under the CIDR lengths.
+fn addr_in(r: &RData, ip: IpAddr, cidr: DualCidr) -> bool {
+    match (r, ip) {
+        (RData::A(a), IpAddr::V4(ip)) => {
+            Ipv4Net::new(*a, cidr.v4.unwrap_or(32)).is_ok_and(|n| n.contains(&ip))
+        }
+        (RData::Aaaa(a), IpAddr::V6(ip)) => {
+            Ipv6Net::new(*a, cidr.v6.unwrap_or(128)).is_ok_and(|n| n.contains(&ip))
+        }
+        _ => false,
+    }
+}
+
+fn cidr_suffix(ip: IpAddr, cidr: DualCidr) -> String {
+    match (ip, cidr.v4, cidr.v6) {
+        (IpAddr::V4(_), Some(l), _) => format!("/{l}"),
+        (IpAddr::V6(_), _, Some(l)) => format!("/{l}"),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_for_null_sender_uses_helo() {
+        let r = SpfRequest::new("192.0.2.1".parse().unwrap(), "", "mx.example.org");
+        assert_eq!(r.domain, "mx.example.org");
+        assert_eq!(r.sender, "postmaster@mx.example.org");
+        let r = SpfRequest::new("192.0.2.1".parse().unwrap(), "<@a.example>", "h");
+        assert_eq!(r.sender, "postmaster@a.example");
+        let r = SpfRequest::new("192.0.2.1".parse().unwrap(), "a@b@c.example", "h");
+        assert_eq!((r.sender.as_str(), r.domain.as_str()), ("a@b@c.example", "c.example"));
+    }
+
+    #[test]
+    fn domain_syntax() {
+        assert!(check_domain_syntax("example.com").is_ok());
+        assert!(check_domain_syntax("example.com.").is_ok());
+        assert!(check_domain_syntax("localhost").is_err());
+        assert!(check_domain_syntax("a..example").is_err());
+        assert!(check_domain_syntax(&format!("{}.com", "a".repeat(64))).is_err());
+    }
+}

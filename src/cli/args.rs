@@ -1,0 +1,125 @@
+//! What the user typed: clap definitions, plain data, no I/O. `plan` turns these into the
+//! built objects (request, DNS stack, output settings).
+
+use std::ffi::OsString;
+
+use clap::{Parser, ValueEnum};
+
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  pass: the IP is authorised for the domain
+  1  not authenticated: fail, softfail, neutral or none
+  2  usage or input error (bad IP, domain, zone file, record, option)
+  3  permerror: the published policy is broken
+  4  temperror: a DNS failure (SERVFAIL, timeout) prevented a result
+
+Examples:
+  spfcheck thespykiller.co.uk 81.142.190.61
+  spfcheck --zone testdata/seed/seed.zone --offline thespykiller.co.uk 81.142.190.61
+  spfcheck --nameserver 127.0.0.1:5300 example.com 192.0.2.1
+  spfcheck --record 'v=spf1 ip4:192.0.2.0/24 -all' example.com 192.0.2.7
+  spfcheck --fault _spf.example.com/TXT=timeout example.com 192.0.2.7";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Summary, trace tree and Received-SPF header.
+    Text,
+    /// The stable JSON document (schema 1).
+    Json,
+    /// Only the Received-SPF header (RFC 7208 §9.1).
+    ReceivedSpf,
+}
+
+/// Would mail from IP claiming DOMAIN pass SPF? Every term, DNS query and counter, explained.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "spfcheck", version, about, after_help = AFTER_HELP)]
+pub struct Args {
+    /// The domain the mail claims to come from (also the MAIL FROM domain unless --mail-from).
+    #[arg(value_name = "DOMAIN")]
+    pub domain: String,
+
+    /// The connecting client's IP address (IPv4 or IPv6; IPv4-mapped IPv6 is evaluated as IPv4).
+    #[arg(value_name = "IP")]
+    pub ip: String,
+
+    /// The envelope sender (MAIL FROM). An empty string is the null sender: the HELO identity
+    /// postmaster@HELO is checked instead (RFC 7208 §2.3).
+    #[arg(long, value_name = "ADDR")]
+    pub mail_from: Option<String>,
+
+    /// The HELO/EHLO name (%{h}); defaults to DOMAIN.
+    #[arg(long, value_name = "NAME")]
+    pub helo: Option<String>,
+
+    /// The receiving host's name (%{r}, and the Received-SPF receiver).
+    #[arg(long, value_name = "NAME", default_value = "unknown")]
+    pub receiver: String,
+
+    /// The time for %{t}: seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z);
+    /// defaults to now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Explanation for a fail when the record gives none (macros allowed).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "%{o} does not designate %{c} as a permitted sender"
+    )]
+    pub default_explanation: String,
+
+    /// A DNS server to ask instead of the system's, IP[:PORT] (repeatable).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+
+    /// Per-query timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value = "5")]
+    pub timeout: f64,
+
+    /// Overall deadline for one evaluation in seconds (RFC 7208 §4.6.4: at least 20).
+    #[arg(long, value_name = "SECS", default_value = "20")]
+    pub deadline: f64,
+
+    /// An RFC 1035 zone file whose records override live DNS (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub zone: Vec<OsString>,
+
+    /// Answer from zone data only: absent names are NXDOMAIN, absent types NODATA.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Evaluate this SPF record for DOMAIN instead of the published one.
+    #[arg(long, value_name = "SPF")]
+    pub record: Option<String>,
+
+    /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<String>,
+
+    /// Limit on DNS-querying terms (RFC 7208 §4.6.4).
+    #[arg(long, value_name = "N", default_value = "10")]
+    pub max_dns_lookups: u32,
+
+    /// Limit on void lookups (RFC 7208 §4.6.4).
+    #[arg(long, value_name = "N", default_value = "2")]
+    pub max_void_lookups: u32,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Shorthand for --format json.
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to color text output (NO_COLOR in the environment also turns it off).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+}

@@ -1,0 +1,319 @@
+//! The built objects: from parsed arguments to a validated `SpfRequest` and the DNS stack
+//! (live → zone overlay → fault injection), built once. This is the only place that reads
+//! files and the clock.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::dns::Resolver;
+use crate::dns::fault::{Faults, parse_fault_spec};
+use crate::dns::hickory::HickoryResolver;
+use crate::dns::overlay::{Overlay, ZoneData};
+use crate::dns::zone::parse_zone;
+use crate::dns::{RData, normalize_name};
+use crate::eval::spf::{Limits, SpfRequest};
+use crate::record::spf::is_spf_record;
+
+use super::args::{Args, Format};
+
+/// Everything needed to run one check.
+pub struct Plan {
+    pub request: SpfRequest,
+    pub resolver: Arc<dyn Resolver>,
+    pub format: Format,
+}
+
+/// An input error: one line, exit code 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError(pub String);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, InputError> {
+    Err(InputError(msg.into()))
+}
+
+impl Plan {
+    pub fn build(args: &Args) -> Result<Plan, InputError> {
+        let ip = parse_ip(&args.ip)?;
+        let domain = parse_domain(&args.domain, "DOMAIN")?;
+        let helo = match &args.helo {
+            Some(h) => parse_domain(h, "--helo")?,
+            None => domain.clone(),
+        };
+        let mail_from = match &args.mail_from {
+            Some(m) => parse_mail_from(m)?,
+            None => format!("postmaster@{domain}"),
+        };
+        let now = match &args.now {
+            Some(t) => parse_time(t)?,
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+        };
+        let timeout = seconds(args.timeout, "--timeout")?;
+        let deadline = seconds(args.deadline, "--deadline")?;
+        let mut request = SpfRequest::new(ip, &mail_from, &helo);
+        request.receiver = args.receiver.clone();
+        request.now = now;
+        request.default_explanation = Some(args.default_explanation.clone());
+        request.limits = Limits {
+            dns_terms: args.max_dns_lookups,
+            void_lookups: args.max_void_lookups,
+            deadline: Some(deadline),
+            ..Limits::default()
+        };
+
+        let resolver = build_resolver(args, &domain, timeout)?;
+        let format = if args.json { Format::Json } else { args.format };
+        Ok(Plan {
+            request,
+            resolver,
+            format,
+        })
+    }
+}
+
+/// live → overlay (zone files, --record) → faults.
+fn build_resolver(
+    args: &Args,
+    domain: &str,
+    timeout: Duration,
+) -> Result<Arc<dyn Resolver>, InputError> {
+    let mut zone = ZoneData::new();
+    for path in &args.zone {
+        let shown = path.to_string_lossy();
+        let text = match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    return err(format!(
+                        "{shown}: not UTF-8 text (byte {})",
+                        e.utf8_error().valid_up_to()
+                    ));
+                }
+            },
+            Err(e) => return err(format!("{shown}: cannot read: {e}")),
+        };
+        match parse_zone(&text, None) {
+            Ok(records) => zone.extend(records),
+            Err(e) => return err(format!("{shown}:{}: {}", e.line, e.message)),
+        }
+    }
+    if let Some(record) = &args.record {
+        if !is_spf_record(record) {
+            return err(format!(
+                "--record {record:?} is not an SPF record (it must begin with \"v=spf1\")"
+            ));
+        }
+        // A TXT character-string holds at most 255 octets (RFC 1035 §3.3.14).
+        let strings = record.as_bytes().chunks(255).map(<[u8]>::to_vec).collect();
+        zone.add(domain, 0, RData::Txt(strings));
+    }
+    let upstream: Option<Arc<dyn Resolver>> = if args.offline {
+        None
+    } else {
+        let live = if args.nameserver.is_empty() {
+            HickoryResolver::system(timeout)
+        } else {
+            let servers = args
+                .nameserver
+                .iter()
+                .map(|s| parse_nameserver(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            HickoryResolver::with_servers(&servers, timeout)
+        };
+        match live {
+            Ok(r) => Some(Arc::new(r)),
+            Err(e) => return err(format!("cannot set up DNS: {e}")),
+        }
+    };
+    let mut resolver: Arc<dyn Resolver> = if args.offline || !args.zone.is_empty() || args.record.is_some() {
+        Arc::new(Overlay::new(zone, upstream))
+    } else {
+        match upstream {
+            Some(u) => u,
+            None => Arc::new(Overlay::new(zone, None)),
+        }
+    };
+    if !args.fault.is_empty() {
+        let mut faults = Faults::new(resolver);
+        for spec in &args.fault {
+            match parse_fault_spec(spec) {
+                Ok((name, rtype, kind)) => faults.add(&name, rtype, kind),
+                Err(e) => return err(format!("--fault {spec:?}: {e}")),
+            }
+        }
+        resolver = Arc::new(faults);
+    }
+    Ok(resolver)
+}
+
+fn parse_ip(s: &str) -> Result<IpAddr, InputError> {
+    match s.trim().parse::<IpAddr>() {
+        Ok(ip) => Ok(ip),
+        Err(_) => err(format!("invalid IP address {s:?} (expected IPv4 or IPv6)")),
+    }
+}
+
+/// A domain name as typed: ASCII letters, digits, '-', '_', labels of 1 to 63 octets, at
+/// most 253 octets; one trailing dot allowed. Internationalized names must be A-labels.
+pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
+    let d = s.trim();
+    let d = d.strip_suffix('.').unwrap_or(d);
+    if d.is_empty() {
+        return err(format!("{what}: empty domain name"));
+    }
+    if !d.is_ascii() {
+        return err(format!(
+            "{what}: {s:?} is not ASCII (give internationalized names as A-labels, xn--…)"
+        ));
+    }
+    if d.len() > 253 {
+        return err(format!("{what}: {s:?} is longer than 253 characters"));
+    }
+    for label in d.split('.') {
+        if label.is_empty() {
+            return err(format!("{what}: {s:?} has an empty label"));
+        }
+        if label.len() > 63 {
+            return err(format!("{what}: {s:?} has a label longer than 63 characters"));
+        }
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+        {
+            return err(format!("{what}: {s:?} contains {c:?}, not allowed in a domain name"));
+        }
+    }
+    Ok(normalize_name(d))
+}
+
+fn parse_mail_from(s: &str) -> Result<String, InputError> {
+    let m = s.trim().trim_start_matches('<').trim_end_matches('>');
+    if m.is_empty() {
+        return Ok(String::new());
+    }
+    let domain = match m.rsplit_once('@') {
+        Some((local, d)) => {
+            if local.chars().any(|c| c.is_control() || c == ' ') {
+                return err(format!("--mail-from {s:?}: invalid local-part"));
+            }
+            d
+        }
+        None => m,
+    };
+    let domain = parse_domain(domain, "--mail-from")?;
+    Ok(match m.rsplit_once('@') {
+        Some((local, _)) => format!("{local}@{domain}"),
+        None => domain,
+    })
+}
+
+fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
+    if let Ok(sa) = s.parse::<SocketAddr>() {
+        return Ok(sa);
+    }
+    match s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        Ok(ip) => Ok(SocketAddr::new(ip, 53)),
+        Err(_) => err(format!(
+            "--nameserver {s:?}: expected IP or IP:PORT (IPv6 with port as [addr]:port)"
+        )),
+    }
+}
+
+fn seconds(v: f64, what: &str) -> Result<Duration, InputError> {
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        return err(format!("{what} must be a number of seconds between 0 and 86400"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// Seconds since the epoch, or RFC 3339 `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+pub fn parse_time(s: &str) -> Result<u64, InputError> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    let bad = || InputError(format!("--now {s:?}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)"));
+    let b = t.as_bytes();
+    if b.len() < 20 || !t.is_ascii() {
+        return Err(bad());
+    }
+    let num = |r: std::ops::Range<usize>| -> Result<i64, InputError> {
+        t.get(r).and_then(|x| x.parse::<i64>().ok()).ok_or_else(bad)
+    };
+    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return Err(bad());
+    }
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+        return Err(bad());
+    }
+    let mut rest = &t[19..];
+    if let Some(r) = rest.strip_prefix('.') {
+        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    let offset = match rest {
+        "Z" | "z" => 0,
+        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
+            let oh: i64 = rest.get(1..3).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+            let om: i64 = rest.get(4..6).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+            let sign = if rest.starts_with('-') { -1 } else { 1 };
+            sign * (oh * 3600 + om * 60)
+        }
+        _ => return Err(bad()),
+    };
+    // Days from civil date (proleptic Gregorian), H. Hinnant's algorithm.
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + h * 3600 + mi * 60 + se - offset;
+    u64::try_from(secs).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("1626389479").unwrap(), 1_626_389_479);
+        assert_eq!(parse_time("2021-07-15T22:51:19Z").unwrap(), 1_626_389_479);
+        assert_eq!(parse_time("2021-07-15T15:51:19-07:00").unwrap(), 1_626_389_479);
+        assert_eq!(parse_time("1970-01-01T00:00:00Z").unwrap(), 0);
+        assert!(parse_time("2021-13-15T22:51:19Z").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn domains_and_addresses() {
+        assert_eq!(parse_domain("Example.COM.", "d").unwrap(), "example.com");
+        assert!(parse_domain("a..b", "d").is_err());
+        assert!(parse_domain("exa mple.com", "d").is_err());
+        assert!(parse_domain("bücher.de", "d").is_err());
+        assert_eq!(parse_mail_from("<>").unwrap(), "");
+        assert_eq!(parse_mail_from("A@B.example").unwrap(), "A@b.example");
+        assert!(parse_mail_from("a@b..c").is_err());
+        assert_eq!(
+            parse_nameserver("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_nameserver("[::1]:5300").unwrap(),
+            "[::1]:5300".parse().unwrap()
+        );
+        assert!(parse_nameserver("dns.example").is_err());
+        assert!(parse_ip("1.2.3").is_err());
+    }
+}

@@ -1,0 +1,228 @@
+//! The openspf conformance suites (RFC 7208: 203 tests, RFC 4408: 191 tests), run in full
+//! through the same zone-overlay and fault layers that `--zone --offline` and `--fault` use.
+//! A test whose expected result we believe is wrong must be listed, with the RFC section, in
+//! `testdata/spf/DIFFERENCES.tsv`; the listed result is then asserted instead. Nothing is
+//! skipped.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_yaml::Value;
+
+use spfcheck::dns::fault::{FaultKind, Faults};
+use spfcheck::dns::overlay::{Overlay, ZoneData};
+use spfcheck::dns::{RData, RType, Resolver};
+use spfcheck::eval::spf::{SpfRequest, SpfResult, check_host};
+
+#[derive(Debug, Deserialize)]
+struct Scenario {
+    description: String,
+    tests: BTreeMap<String, Case>,
+    #[serde(default)]
+    zonedata: BTreeMap<String, Vec<Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    helo: String,
+    host: String,
+    mailfrom: String,
+    result: Value,
+    explanation: Option<String>,
+    #[serde(default)]
+    spec: Value,
+}
+
+/// One documented disagreement with a suite's expectation.
+struct Difference {
+    test: String,
+    ours: SpfResult,
+}
+
+fn differences(suite: &str) -> Vec<Difference> {
+    let text = std::fs::read_to_string("testdata/spf/DIFFERENCES.tsv").unwrap_or_default();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            assert!(cols.len() >= 5, "DIFFERENCES.tsv: need 5 tab-separated columns: {l}");
+            (cols[0] == suite).then(|| Difference {
+                test: cols[1].to_string(),
+                ours: SpfResult::from_name(cols[3])
+                    .unwrap_or_else(|| panic!("DIFFERENCES.tsv: bad result {:?}", cols[3])),
+            })
+        })
+        .collect()
+}
+
+fn scalar(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => panic!("unexpected YAML value {other:?}"),
+    }
+}
+
+/// Builds the DNS for one scenario: zone data offline, with TIMEOUT entries as faults.
+fn scenario_dns(zonedata: &BTreeMap<String, Vec<Value>>) -> Arc<dyn Resolver> {
+    let mut zone = ZoneData::new();
+    let mut timeouts: Vec<(String, RType)> = Vec::new();
+    for (name, entries) in zonedata {
+        let has_txt = entries.iter().any(|e| e.get("TXT").is_some());
+        let mut seen: Vec<RType> = Vec::new();
+        for entry in entries {
+            if entry.as_str() == Some("TIMEOUT") {
+                // The reference driver times out queries for types not listed before TIMEOUT.
+                for t in [RType::A, RType::Aaaa, RType::Mx, RType::Txt, RType::Ptr] {
+                    if !seen.contains(&t) {
+                        timeouts.push((name.clone(), t));
+                    }
+                }
+                continue;
+            }
+            let map = entry.as_mapping().expect("zonedata entry is a map");
+            for (k, v) in map {
+                let kind = scalar(k);
+                let txt = |v: &Value| -> Option<RData> {
+                    match v {
+                        Value::Sequence(parts) => Some(RData::Txt(
+                            parts.iter().map(|p| yaml_bytes(&scalar(p))).collect(),
+                        )),
+                        _ if scalar(v) == "NONE" => None,
+                        _ => Some(RData::Txt(vec![yaml_bytes(&scalar(v))])),
+                    }
+                };
+                let data = match kind.as_str() {
+                    "TXT" => txt(v),
+                    // SPF (type 99) is served as TXT unless the name lists TXT itself.
+                    "SPF" if !has_txt => txt(v),
+                    "SPF" => None,
+                    "A" => Some(RData::A(scalar(v).parse().expect("A address"))),
+                    "AAAA" => Some(RData::Aaaa(scalar(v).parse().expect("AAAA address"))),
+                    "PTR" => Some(RData::Ptr(norm(&scalar(v)))),
+                    "CNAME" => Some(RData::Cname(norm(&scalar(v)))),
+                    "MX" => {
+                        let s = v.as_sequence().expect("MX is [pref, host]");
+                        Some(RData::Mx {
+                            preference: scalar(&s[0]).parse().expect("MX preference"),
+                            exchange: norm(&scalar(&s[1])),
+                        })
+                    }
+                    other => panic!("unknown zonedata type {other}"),
+                };
+                if let Some(d) = data {
+                    if let Some(t) = d.rtype() {
+                        seen.push(t);
+                    }
+                    zone.add(name, 300, d);
+                } else if kind == "TXT" {
+                    // "TXT: NONE" lists the type without records.
+                }
+            }
+        }
+    }
+    let mut faults = Faults::new(Arc::new(Overlay::new(zone, None)));
+    for (name, t) in timeouts {
+        faults.add(&name, Some(t), FaultKind::Timeout);
+    }
+    Arc::new(faults)
+}
+
+fn norm(s: &str) -> String {
+    s.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// The suites write raw bytes as `\xNN` in double-quoted YAML, which YAML reads as the
+/// code points U+0000..U+00FF; map those back to bytes.
+fn yaml_bytes(s: &str) -> Vec<u8> {
+    if s.chars().all(|c| (c as u32) < 0x100) && !s.is_ascii() {
+        s.chars().map(|c| c as u32 as u8).collect()
+    } else {
+        s.as_bytes().to_vec()
+    }
+}
+
+fn run_suite(file: &str, suite: &str, expected_tests: usize) {
+    let text = std::fs::read_to_string(format!("testdata/spf/{file}")).expect("suite file");
+    let diffs = differences(suite);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut total = 0;
+    let mut failures = Vec::new();
+    let mut used_diffs = 0;
+    for doc in serde_yaml::Deserializer::from_str(&text) {
+        let scenario = Scenario::deserialize(doc).expect("scenario");
+        let dns = scenario_dns(&scenario.zonedata);
+        for (name, case) in &scenario.tests {
+            total += 1;
+            let ip: IpAddr = case.host.parse().expect("host IP");
+            let mut req = SpfRequest::new(ip, &case.mailfrom, &case.helo);
+            req.default_explanation = Some("DEFAULT".to_string());
+            req.receiver = "receiver.example".to_string();
+            let out = rt.block_on(check_host(dns.clone(), &req));
+            let mut accepted: Vec<SpfResult> = match &case.result {
+                Value::Sequence(list) => list.iter().map(|v| scalar(v)).collect(),
+                v => vec![scalar(v)],
+            }
+            .iter()
+            .map(|s| SpfResult::from_name(s).expect("known result"))
+            .collect();
+            if let Some(d) = diffs.iter().find(|d| &d.test == name) {
+                used_diffs += 1;
+                accepted = vec![d.ours];
+            }
+            let mut problem = None;
+            if !accepted.contains(&out.result) {
+                problem = Some(format!("result {} (expected {:?})", out.result, accepted));
+            } else if let (Some(want), SpfResult::Fail) = (&case.explanation, out.result) {
+                if out.explanation.as_deref() != Some(want.as_str()) {
+                    problem = Some(format!(
+                        "explanation {:?} (expected {want:?})",
+                        out.explanation
+                    ));
+                }
+            }
+            if let Some(p) = problem {
+                failures.push(format!(
+                    "{suite} / {} / {name} (spec {}): {p}\n    problem: {:?}\n    mechanism: {:?}",
+                    scenario.description,
+                    scalar_or(&case.spec),
+                    out.problem,
+                    out.mechanism
+                ));
+            }
+        }
+    }
+    assert_eq!(used_diffs, diffs.len(), "a DIFFERENCES.tsv line names no test of {suite}");
+    println!("{suite}: {}/{total} passed", total - failures.len());
+    assert_eq!(total, expected_tests, "{suite}: test count");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} {suite} tests failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn scalar_or(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Sequence(s) => s.iter().map(scalar).collect::<Vec<_>>().join(", "),
+        v => scalar(v),
+    }
+}
+
+#[test]
+fn rfc7208_suite() {
+    run_suite("rfc7208-tests.yml", "rfc7208", 203);
+}
+
+#[test]
+fn rfc4408_suite() {
+    run_suite("rfc4408-tests.yml", "rfc4408", 191);
+}

@@ -1,0 +1,3 @@
+//! The integration tests: one test binary, a module per area (ripgrep style).
+
+mod spf_suite;
