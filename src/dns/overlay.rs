@@ -480,6 +480,37 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn seed_zone_offline() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/seed/seed.zone"
+        ))
+        .unwrap();
+        let o = Overlay::new(ZoneData::from_zone_text(&text, None).unwrap(), None);
+        let spf = o.query("thespykiller.co.uk", RType::Txt).await;
+        assert_eq!(
+            spf.records()[0].txt_joined().unwrap(),
+            "v=spf1 mx a ip4:192.0.2.0/27 include:_spf.mailhost.example -all"
+        );
+        let ptr = o.query("61.190.142.81.in-addr.arpa", RType::Ptr).await;
+        assert_eq!(ptr.records(), &[RData::Ptr("dain.r-pl.co.uk".into())]);
+        // The DKIM key's parent is an empty non-terminal (RFC 8020): NODATA, not NXDOMAIN.
+        assert_eq!(
+            o.query("_domainkey.thespykiller.co.uk", RType::Txt).await,
+            Answer::NoData
+        );
+        assert_eq!(
+            o.query("_dmarc.r-pl.co.uk", RType::Txt).await,
+            Answer::NxDomain
+        );
+        // Only SOA/NS/MX/A/TXT at the apex: no AAAA.
+        assert_eq!(
+            o.query("thespykiller.co.uk", RType::Aaaa).await,
+            Answer::NoData
+        );
+    }
+
     #[test]
     fn add_normalizes_and_escaped_dots() {
         let mut z = ZoneData::new();

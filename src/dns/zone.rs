@@ -418,7 +418,7 @@ fn parse_name(tok: &Token, origin: Option<&str>, what: &str) -> Result<String, Z
             // Relative names are completed with the current origin (RFC 1035 §5.1).
             Some(o) => {
                 if !o.is_empty() {
-                    wire += o.len() + 1;
+                    wire += presentation_wire_len(o);
                     out.push('.');
                     out.push_str(o);
                 }
@@ -464,6 +464,27 @@ fn present_label(label: &[u8], out: &mut String) {
             out.push_str(&format!("\\{b:03}"));
         }
     }
+}
+
+/// Wire length of a canonical non-root name without the root label: one length octet per
+/// label plus its bytes, with `\DDD` and `\X` counting as one byte.
+fn presentation_wire_len(name: &str) -> usize {
+    let mut len = 1; // first label's length octet
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if chars.next().is_some_and(|d| d.is_ascii_digit()) {
+                    chars.next();
+                    chars.next();
+                }
+                len += 1;
+            }
+            '.' => len += 1,
+            c => len += c.len_utf8(),
+        }
+    }
+    len
 }
 
 /// A canonical name in presentation form with its final dot ("." for the root).
@@ -1348,6 +1369,19 @@ mod tests {
         let long = vec!["abcdefghij"; 30].join(".");
         let e = parse_err(&format!("$TTL 5\n{long}. A 192.0.2.1\n"));
         assert!(e.message.contains("longer than 255"), "{e}");
+    }
+
+    #[test]
+    fn wire_length_counts_escapes_once() {
+        assert_eq!(presentation_wire_len("a\\032b.c"), 1 + 3 + 1 + 1);
+        assert_eq!(presentation_wire_len("ab\\.c"), 1 + 4);
+        // 3 labels of 63 + origin "\\000" x 60 (60 wire bytes + 1): 3*64 + 61 + 1 = 254.
+        let l = "a".repeat(63);
+        let origin = "\\000".repeat(60);
+        let text = format!("$TTL 5\n{l}.{l}.{l} A 192.0.2.1\n");
+        assert!(parse_zone(&text, Some(&origin)).is_ok());
+        let text = format!("$TTL 5\nx.{l}.{l}.{l} A 192.0.2.1\n");
+        assert!(parse_zone(&text, Some(&origin)).is_err());
     }
 
     #[test]
