@@ -1,22 +1,455 @@
-//! A shared, TTL-honouring answer cache (STUB).
+//! A shared, TTL-honouring answer cache.
+//!
+//! It exists because one evaluation repeats queries (SPF `include:`s shared between domains,
+//! `a`/`mx` mechanisms naming the same hosts, DMARC and SPF asking for the same names) and a
+//! batch run repeats them across messages: answering those from memory is faster and kinder to
+//! the servers. Only answers are cached — positive ones for their TTL, NXDOMAIN/NODATA for a
+//! negative TTL (RFC 2308) — never failures, which must be retried.
+//!
+//! Time comes from `std::time::Instant` here, which is fine: the cache is below the recorder,
+//! so nothing time-dependent reaches evaluation traces except the (remaining) TTLs.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use super::{Answer, RType, Resolver};
+use super::{Answer, RType, Resolver, normalize_name};
+
+/// Default TTL for NXDOMAIN/NODATA. RFC 2308 §5 takes it from the SOA MINIMUM of the
+/// authority section, which the [`Answer`] type does not carry; 5 minutes is a common value.
+pub const DEFAULT_NEGATIVE_TTL: u32 = 300;
+/// Longest a positive answer is kept, whatever its TTL (one day, as common resolvers cap it).
+pub const DEFAULT_MAX_TTL: u32 = 86_400;
+/// Default bound on the number of cached answers.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
+type Key = (String, RType);
+
+struct Entry {
+    answer: Answer,
+    expires: Instant,
+    /// Insertion sequence number: the key of this entry in `State::order`.
+    seq: u64,
+}
+
+#[derive(Default)]
+struct State {
+    entries: HashMap<Key, Entry>,
+    /// Insertion order, oldest first, for eviction.
+    order: BTreeMap<u64, Key>,
+    next_seq: u64,
+}
+
+impl State {
+    fn remove(&mut self, key: &Key) {
+        if let Some(e) = self.entries.remove(key) {
+            self.order.remove(&e.seq);
+        }
+    }
+
+    /// Makes room for one entry: expired entries first, then the oldest.
+    fn make_room(&mut self, capacity: usize, now: Instant) {
+        if self.entries.len() < capacity {
+            return;
+        }
+        let expired: Vec<Key> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.expires <= now)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &expired {
+            self.remove(k);
+        }
+        while self.entries.len() >= capacity {
+            let Some((_, key)) = self.order.pop_first() else {
+                break;
+            };
+            self.entries.remove(&key);
+        }
+    }
+}
+
+/// Counters of a [`Cache`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Queries answered from the cache.
+    pub hits: u64,
+    /// Queries passed to the inner resolver.
+    pub misses: u64,
+    /// Answers currently held (expired ones included until they are evicted or looked up).
+    pub entries: usize,
+}
+
+type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 pub struct Cache {
     inner: Arc<dyn Resolver>,
+    state: Mutex<State>,
+    negative_ttl: u32,
+    max_ttl: u32,
+    capacity: usize,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    clock: Clock,
 }
 
 impl Cache {
     pub fn new(inner: Arc<dyn Resolver>) -> Self {
-        Cache { inner }
+        Cache {
+            inner,
+            state: Mutex::new(State::default()),
+            negative_ttl: DEFAULT_NEGATIVE_TTL,
+            max_ttl: DEFAULT_MAX_TTL,
+            capacity: DEFAULT_CAPACITY,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            clock: Arc::new(Instant::now),
+        }
+    }
+
+    /// How long NXDOMAIN and NODATA answers are kept, in seconds (0: not cached).
+    pub fn with_negative_ttl(mut self, seconds: u32) -> Self {
+        self.negative_ttl = seconds;
+        self
+    }
+
+    /// The longest a positive answer is kept, in seconds (TTLs above are capped).
+    pub fn with_max_ttl(mut self, seconds: u32) -> Self {
+        self.max_ttl = seconds;
+        self
+    }
+
+    /// The most answers held at once (at least 1).
+    pub fn with_capacity(mut self, entries: usize) -> Self {
+        self.capacity = entries.max(1);
+        self
+    }
+
+    /// Replaces the clock (tests move time without sleeping).
+    #[cfg(test)]
+    fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            hits: self.hits(),
+            misses: self.misses(),
+            entries: self.lock().entries.len(),
+        }
+    }
+
+    /// Forgets every cached answer (the counters are kept).
+    pub fn clear(&self) {
+        let mut st = self.lock();
+        st.entries.clear();
+        st.order.clear();
+    }
+
+    /// The state, even if another thread panicked while holding the lock: every update leaves
+    /// it consistent enough (at worst an `order` entry without its answer, skipped on eviction).
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh cached answer, with its TTL lowered to the time it has left.
+    fn get(&self, key: &Key, now: Instant) -> Option<Answer> {
+        let mut st = self.lock();
+        if st.entries.get(key)?.expires <= now {
+            st.remove(key);
+            return None;
+        }
+        let entry = st.entries.get(key)?;
+        let left = entry.expires.saturating_duration_since(now);
+        // Round up so a still-valid answer never claims TTL 0.
+        let left =
+            u32::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(u32::MAX);
+        Some(match &entry.answer {
+            Answer::Records { data, ttl } => Answer::Records {
+                data: data.clone(),
+                ttl: (*ttl).min(left),
+            },
+            other => other.clone(),
+        })
+    }
+
+    /// How long to keep an answer, or `None` for "do not cache".
+    fn lifetime(&self, answer: &Answer) -> Option<u32> {
+        let secs = match answer {
+            Answer::Records { ttl, .. } => (*ttl).min(self.max_ttl),
+            // RFC 2308 §5: negative answers may be cached (NXDOMAIN §5, NODATA §5 too).
+            Answer::NxDomain | Answer::NoData => self.negative_ttl,
+            // RFC 2308 §7: server failures may be cached for at most 5 minutes; we do not
+            // cache them at all so that each evaluation sees a fresh attempt.
+            Answer::ServFail | Answer::Refused(_) | Answer::Timeout | Answer::Error(_) => 0,
+        };
+        (secs > 0).then_some(secs)
     }
 }
 
 #[async_trait::async_trait]
 impl Resolver for Cache {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        self.inner.query(name, rtype).await
+        let key = (normalize_name(name), rtype);
+        let now = (self.clock)();
+        if let Some(hit) = self.get(&key, now) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return hit;
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        // The lock is not held here: concurrent misses for one key both ask the inner resolver.
+        let answer = self.inner.query(name, rtype).await;
+        let now = (self.clock)();
+        let expires = self
+            .lifetime(&answer)
+            .and_then(|secs| now.checked_add(Duration::from_secs(u64::from(secs))));
+        if let Some(expires) = expires {
+            let mut st = self.lock();
+            st.remove(&key);
+            st.make_room(self.capacity, now);
+            let seq = st.next_seq;
+            st.next_seq = st.next_seq.wrapping_add(1);
+            st.order.insert(seq, key.clone());
+            st.entries.insert(
+                key,
+                Entry {
+                    answer: answer.clone(),
+                    expires,
+                    seq,
+                },
+            );
+        }
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dns::RData;
+
+    /// Answers from a table and counts queries per name.
+    #[derive(Default)]
+    struct Table {
+        answers: HashMap<String, Answer>,
+        asked: Mutex<Vec<String>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Resolver for Table {
+        async fn query(&self, name: &str, _rtype: RType) -> Answer {
+            self.asked.lock().unwrap().push(name.to_string());
+            self.answers.get(name).cloned().unwrap_or(Answer::NxDomain)
+        }
+    }
+
+    impl Table {
+        fn count(&self, name: &str) -> usize {
+            self.asked
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|n| n.as_str() == name)
+                .count()
+        }
+    }
+
+    fn recs(ttl: u32) -> Answer {
+        Answer::Records {
+            data: vec![RData::A("192.0.2.1".parse().unwrap())],
+            ttl,
+        }
+    }
+
+    struct Fixture {
+        table: Arc<Table>,
+        now: Arc<Mutex<Instant>>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            let mut answers = HashMap::new();
+            answers.insert("pos".to_string(), recs(60));
+            answers.insert("zero".to_string(), recs(0));
+            answers.insert("long".to_string(), recs(1_000_000));
+            answers.insert("nodata".to_string(), Answer::NoData);
+            answers.insert("sf".to_string(), Answer::ServFail);
+            answers.insert("to".to_string(), Answer::Timeout);
+            answers.insert("err".to_string(), Answer::Error("x".into()));
+            answers.insert("ref".to_string(), Answer::Refused("REFUSED".into()));
+            Fixture {
+                table: Arc::new(Table {
+                    answers,
+                    asked: Mutex::default(),
+                }),
+                now: Arc::new(Mutex::new(Instant::now())),
+            }
+        }
+
+        fn cache(&self) -> Cache {
+            let now = self.now.clone();
+            Cache::new(self.table.clone()).with_clock(Arc::new(move || *now.lock().unwrap()))
+        }
+
+        fn advance(&self, secs: u64) {
+            *self.now.lock().unwrap() += Duration::from_secs(secs);
+        }
+    }
+
+    #[tokio::test]
+    async fn positive_answers_kept_for_their_ttl() {
+        let fx = Fixture::new();
+        let c = fx.cache();
+        assert_eq!(c.query("pos", RType::A).await, recs(60));
+        fx.advance(20);
+        // Served from the cache, with the TTL it has left; case and final dot do not matter.
+        assert_eq!(c.query("POS.", RType::A).await, recs(40));
+        assert_eq!(fx.table.count("pos"), 1);
+        // Another type is another key.
+        c.query("pos", RType::Txt).await;
+        assert_eq!(fx.table.count("pos"), 2);
+        fx.advance(40);
+        assert_eq!(c.query("pos", RType::A).await, recs(60));
+        assert_eq!(fx.table.count("pos"), 3);
+        assert_eq!(
+            c.stats(),
+            CacheStats {
+                hits: 1,
+                misses: 3,
+                entries: 2
+            }
+        );
+        // TTL 0: never cached.
+        c.query("zero", RType::A).await;
+        c.query("zero", RType::A).await;
+        assert_eq!(fx.table.count("zero"), 2);
+    }
+
+    #[tokio::test]
+    async fn positive_ttl_capped() {
+        let fx = Fixture::new();
+        let c = fx.cache().with_max_ttl(100);
+        c.query("long", RType::A).await;
+        fx.advance(99);
+        assert_eq!(c.query("long", RType::A).await, recs(1));
+        fx.advance(1);
+        c.query("long", RType::A).await;
+        assert_eq!(fx.table.count("long"), 2);
+    }
+
+    #[tokio::test]
+    async fn negative_answers_use_negative_ttl() {
+        let fx = Fixture::new();
+        let c = fx.cache().with_negative_ttl(30);
+        assert_eq!(c.query("missing", RType::A).await, Answer::NxDomain);
+        assert_eq!(c.query("nodata", RType::A).await, Answer::NoData);
+        fx.advance(29);
+        assert_eq!(c.query("missing", RType::A).await, Answer::NxDomain);
+        assert_eq!(c.query("nodata", RType::A).await, Answer::NoData);
+        assert_eq!(fx.table.count("missing"), 1);
+        assert_eq!(fx.table.count("nodata"), 1);
+        fx.advance(1);
+        c.query("missing", RType::A).await;
+        assert_eq!(fx.table.count("missing"), 2);
+        // Negative TTL 0: not cached.
+        let c0 = fx.cache().with_negative_ttl(0);
+        c0.query("nodata", RType::A).await;
+        c0.query("nodata", RType::A).await;
+        assert_eq!(fx.table.count("nodata"), 3);
+    }
+
+    #[tokio::test]
+    async fn failures_never_cached() {
+        let fx = Fixture::new();
+        let c = fx.cache();
+        for name in ["sf", "to", "err", "ref"] {
+            let first = c.query(name, RType::Txt).await;
+            assert!(first.is_failure());
+            assert_eq!(c.query(name, RType::Txt).await, first);
+            assert_eq!(fx.table.count(name), 2, "{name}");
+        }
+        assert_eq!(c.hits(), 0);
+        assert_eq!(c.misses(), 8);
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[tokio::test]
+    async fn bounded_size_evicts_expired_then_oldest() {
+        let mut answers = HashMap::new();
+        for (n, ttl) in [
+            ("a", 10),
+            ("b", 1000),
+            ("c", 1000),
+            ("d", 1000),
+            ("e", 1000),
+        ] {
+            answers.insert(n.to_string(), recs(ttl));
+        }
+        let fx = Fixture {
+            table: Arc::new(Table {
+                answers,
+                asked: Mutex::default(),
+            }),
+            now: Arc::new(Mutex::new(Instant::now())),
+        };
+        let c = fx.cache().with_capacity(3);
+        for n in ["a", "b", "c"] {
+            c.query(n, RType::A).await;
+        }
+        fx.advance(10); // "a" expires
+        c.query("d", RType::A).await; // evicts expired "a", keeps b, c
+        c.query("b", RType::A).await;
+        c.query("c", RType::A).await;
+        assert_eq!(c.hits(), 2);
+        c.query("e", RType::A).await; // full, nothing expired: evicts the oldest, "b"
+        assert_eq!(c.stats().entries, 3);
+        c.query("c", RType::A).await;
+        c.query("d", RType::A).await;
+        assert_eq!(c.hits(), 4);
+        c.query("b", RType::A).await;
+        assert_eq!(fx.table.count("b"), 2);
+        assert_eq!(fx.table.count("c"), 1);
+        c.clear();
+        assert_eq!(c.stats().entries, 0);
+    }
+
+    #[tokio::test]
+    async fn shared_between_tasks() {
+        let fx = Fixture::new();
+        let c = Arc::new(fx.cache());
+        c.query("pos", RType::A).await;
+        let mut handles = Vec::new();
+        for _ in 0..8 {
+            let c = c.clone();
+            handles.push(tokio::spawn(async move { c.query("pos", RType::A).await }));
+        }
+        for h in handles {
+            assert_eq!(h.await.unwrap(), recs(60));
+        }
+        assert_eq!(fx.table.count("pos"), 1);
+        assert_eq!(c.hits(), 8);
+    }
+
+    #[tokio::test]
+    async fn real_clock_works() {
+        let fx = Fixture::new();
+        let c = Cache::new(fx.table.clone());
+        c.query("pos", RType::A).await;
+        assert!(matches!(
+            c.query("pos", RType::A).await,
+            Answer::Records { ttl, .. } if ttl == 60 || ttl == 59
+        ));
+        assert_eq!(fx.table.count("pos"), 1);
     }
 }

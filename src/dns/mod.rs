@@ -69,7 +69,10 @@ impl fmt::Display for RType {
 pub enum RData {
     A(Ipv4Addr),
     Aaaa(Ipv6Addr),
-    Mx { preference: u16, exchange: String },
+    Mx {
+        preference: u16,
+        exchange: String,
+    },
     /// The character-strings of one TXT record, kept apart and as raw bytes (they need not be
     /// UTF-8). SPF and DMARC join them with no separator (RFC 7208 §3.3).
     Txt(Vec<Vec<u8>>),
@@ -77,7 +80,10 @@ pub enum RData {
     Cname(String),
     /// A type no evaluator queries (SOA, NS, SPF, CAA, ...), kept from zone files so that its
     /// owner name exists (NODATA rather than NXDOMAIN) and so test servers can serve it.
-    Other { rtype: String, rdata: String },
+    Other {
+        rtype: String,
+        rdata: String,
+    },
 }
 
 impl RData {

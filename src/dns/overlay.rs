@@ -1,29 +1,225 @@
-//! Zone data answering queries, over live DNS or alone (`--offline`) (STUB: being written).
+//! Zone data answering queries, over live DNS or alone (`--offline`).
+//!
+//! It exists so that unpublished or hypothetical DNS (a zone file, records given on the command
+//! line) can be evaluated exactly as live DNS would be: [`ZoneData`] holds the records and
+//! answers the way an authoritative server would (CNAME chasing, NXDOMAIN versus NODATA,
+//! empty non-terminals); [`Overlay`] puts it in front of a live resolver, overriding only the
+//! (name, type) pairs the data contains.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use super::{Answer, RData, RType, Record, Resolver};
+use super::zone::{ZoneError, parse_zone};
+use super::{Answer, RData, RType, Record, Resolver, normalize_name};
 
-/// Records by owner name.
+/// Most CNAMEs followed for one query before giving up (RFC 1034 §3.6.2 asks resolvers to
+/// bound the chain; 8 is what common resolvers use).
+pub const MAX_CNAME_HOPS: usize = 8;
+
+/// Records by owner name (compared case-insensitively, trailing dot ignored).
 #[derive(Debug, Clone, Default)]
 pub struct ZoneData {
     records: Vec<Record>,
+    /// Normalized owner name -> indexes into `records`.
+    by_name: HashMap<String, Vec<usize>>,
+    /// Every proper ancestor of an owner name: names that exist as empty non-terminals.
+    ancestors: HashSet<String>,
+}
+
+/// What zone data alone says about one query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneLookup {
+    /// The data answers the query by itself (records, possibly via CNAMEs inside the data, or
+    /// an error such as a CNAME loop).
+    Answered(Answer),
+    /// The name (or the end of a CNAME chain inside the data) has no records of the asked type
+    /// and no CNAME here: the answer depends on `name`'s type-`rtype` records elsewhere.
+    /// `ttl` is the smallest TTL of the CNAMEs followed so far (`None`: no CNAME followed,
+    /// `name` is the queried name).
+    Delegate { name: String, ttl: Option<u32> },
 }
 
 impl ZoneData {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Parses master-file text (see [`parse_zone`]) into zone data.
+    pub fn from_zone_text(text: &str, origin: Option<&str>) -> Result<Self, ZoneError> {
+        let mut z = ZoneData::new();
+        z.extend(parse_zone(text, origin)?);
+        Ok(z)
+    }
+
     pub fn add(&mut self, name: &str, ttl: u32, data: RData) {
-        self.records.push(Record {
-            name: super::normalize_name(name),
+        self.push(Record {
+            name: name.to_string(),
             ttl,
             data,
         });
     }
+
     pub fn extend(&mut self, records: impl IntoIterator<Item = Record>) {
-        self.records.extend(records);
+        for r in records {
+            self.push(r);
+        }
     }
+
+    fn push(&mut self, mut record: Record) {
+        record.name = normalize_name(&record.name);
+        let mut name = record.name.as_str();
+        // RFC 8020: a name below which records exist does exist (as an empty non-terminal).
+        while let Some((_, parent)) = split_first_label(name) {
+            if !self.ancestors.insert(parent.to_string()) {
+                break; // its own ancestors were inserted with it
+            }
+            name = parent;
+        }
+        self.by_name
+            .entry(record.name.clone())
+            .or_default()
+            .push(self.records.len());
+        self.records.push(record);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// All records, in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = &Record> {
+        self.records.iter()
+    }
+
+    /// All records, in insertion order.
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The records owned by `name` (any type).
+    pub fn records_at(&self, name: &str) -> impl Iterator<Item = &Record> {
+        let idx = self
+            .by_name
+            .get(&normalize_name(name))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        idx.iter().filter_map(|&i| self.records.get(i))
+    }
+
+    /// True if `name` exists in the data: it owns records, or records exist below it (an
+    /// empty non-terminal, RFC 8020 §2).
+    pub fn name_exists(&self, name: &str) -> bool {
+        let n = normalize_name(name);
+        self.by_name.contains_key(&n) || self.ancestors.contains(&n)
+    }
+
+    /// Answers from the data alone, following CNAMEs inside it; see [`ZoneLookup`].
+    pub fn resolve(&self, name: &str, rtype: RType) -> ZoneLookup {
+        let mut current = normalize_name(name);
+        let mut chain_ttl: Option<u32> = None;
+        let mut seen: Vec<String> = Vec::new();
+        loop {
+            let mut data = Vec::new();
+            let mut ttl = u32::MAX;
+            let mut cname: Option<(&str, u32)> = None;
+            for r in self.records_at(&current) {
+                if r.data.rtype() == Some(rtype) {
+                    data.push(r.data.clone());
+                    ttl = ttl.min(r.ttl);
+                } else if let RData::Cname(target) = &r.data {
+                    cname.get_or_insert((target.as_str(), r.ttl));
+                }
+            }
+            if !data.is_empty() {
+                let ttl = chain_ttl.map_or(ttl, |c| c.min(ttl));
+                return ZoneLookup::Answered(Answer::Records { data, ttl });
+            }
+            // RFC 1034 §3.6.2: a CNAME at the name stands for all its other types.
+            let Some((target, cttl)) = cname else {
+                return ZoneLookup::Delegate {
+                    name: current,
+                    ttl: chain_ttl,
+                };
+            };
+            seen.push(current);
+            let target = normalize_name(target);
+            if seen.contains(&target) {
+                return ZoneLookup::Answered(Answer::Error(format!(
+                    "CNAME loop at {target} (chain: {} -> {target})",
+                    seen.join(" -> ")
+                )));
+            }
+            if seen.len() > MAX_CNAME_HOPS {
+                return ZoneLookup::Answered(Answer::Error(format!(
+                    "CNAME chain longer than {MAX_CNAME_HOPS} at {target}"
+                )));
+            }
+            chain_ttl = Some(chain_ttl.map_or(cttl, |c| c.min(cttl)));
+            current = target;
+        }
+    }
+
+    /// The zone's answer when it has data for this (name, type): records of the type at the
+    /// name or at the end of a CNAME chain inside the data, or a CNAME-chain error. `None`
+    /// when the answer would have to come from elsewhere.
+    pub fn lookup(&self, name: &str, rtype: RType) -> Option<Answer> {
+        match self.resolve(name, rtype) {
+            ZoneLookup::Answered(a) => Some(a),
+            ZoneLookup::Delegate { .. } => None,
+        }
+    }
+
+    /// The answer when the zone data is all there is (offline): as [`ZoneData::lookup`], else
+    /// NODATA if the (final) name exists — with other types, or as an empty non-terminal
+    /// (RFC 8020) — and NXDOMAIN otherwise (also for a CNAME target absent from the data).
+    pub fn lookup_offline(&self, name: &str, rtype: RType) -> Answer {
+        match self.resolve(name, rtype) {
+            ZoneLookup::Answered(a) => a,
+            ZoneLookup::Delegate { name, .. } => {
+                if self.name_exists(&name) {
+                    Answer::NoData
+                } else {
+                    Answer::NxDomain
+                }
+            }
+        }
+    }
+}
+
+impl FromIterator<Record> for ZoneData {
+    fn from_iter<I: IntoIterator<Item = Record>>(iter: I) -> Self {
+        let mut z = ZoneData::new();
+        z.extend(iter);
+        z
+    }
+}
+
+impl<'a> IntoIterator for &'a ZoneData {
+    type Item = &'a Record;
+    type IntoIter = std::slice::Iter<'a, Record>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.records.iter()
+    }
+}
+
+/// Splits `a.b.c` into (`a`, `b.c`), honouring `\.` escapes; `None` for a single label or
+/// the root.
+fn split_first_label(name: &str) -> Option<(&str, &str)> {
+    let mut escaped = false;
+    for (i, c) in name.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            // `i` is the index of an ASCII '.', so both slices are on char boundaries.
+            '.' => return Some((name.get(..i)?, name.get(i + 1..)?)),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Answers from zone data; names/types the data lacks go to `upstream`, or get
@@ -37,12 +233,295 @@ impl Overlay {
     pub fn new(zone: ZoneData, upstream: Option<Arc<dyn Resolver>>) -> Self {
         Overlay { zone, upstream }
     }
+
+    /// The zone data this overlay answers from.
+    pub fn zone(&self) -> &ZoneData {
+        &self.zone
+    }
+
+    /// True when there is no upstream: every answer comes from the zone data.
+    pub fn is_offline(&self) -> bool {
+        self.upstream.is_none()
+    }
 }
 
 #[async_trait::async_trait]
 impl Resolver for Overlay {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        let _ = (&self.zone, &self.upstream, name, rtype);
-        Answer::NxDomain
+        let Some(upstream) = &self.upstream else {
+            return self.zone.lookup_offline(name, rtype);
+        };
+        match self.zone.resolve(name, rtype) {
+            ZoneLookup::Answered(a) => a,
+            // Not in the data: live DNS answers, for the original name...
+            ZoneLookup::Delegate { ttl: None, .. } => upstream.query(name, rtype).await,
+            // ... or for the end of a CNAME chain the data started.
+            ZoneLookup::Delegate {
+                name: target,
+                ttl: Some(chain_ttl),
+            } => match upstream.query(&target, rtype).await {
+                Answer::Records { data, ttl } => Answer::Records {
+                    data,
+                    ttl: ttl.min(chain_ttl),
+                },
+                other => other,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn a(s: &str) -> RData {
+        RData::A(s.parse().unwrap())
+    }
+
+    fn txt(s: &str) -> RData {
+        RData::Txt(vec![s.as_bytes().to_vec()])
+    }
+
+    fn sample() -> ZoneData {
+        ZoneData::from_zone_text(
+            "$TTL 300\n\
+             $ORIGIN example.com.\n\
+             @ 600 A 192.0.2.1\n\
+             @ 100 A 192.0.2.2\n\
+             @ TXT \"v=spf1 -all\"\n\
+             www CNAME @\n\
+             alias 50 CNAME www\n\
+             out CNAME elsewhere.test.\n\
+             inzone CNAME nodata\n\
+             nodata MX 10 mail\n\
+             loop1 CNAME loop2\n\
+             loop2 CNAME loop1\n\
+             self CNAME self\n\
+             x.y.deep TXT \"deep\"\n\
+             c0 CNAME c1\nc1 CNAME c2\nc2 CNAME c3\nc3 CNAME c4\nc4 CNAME c5\n\
+             c5 CNAME c6\nc6 CNAME c7\nc7 CNAME c8\nc8 CNAME c9\nc9 A 192.0.2.9\n",
+            None,
+        )
+        .unwrap()
+    }
+
+    /// Upstream that records what it was asked and answers with one fixed TXT.
+    #[derive(Default)]
+    struct Live(Mutex<Vec<(String, RType)>>);
+
+    #[async_trait::async_trait]
+    impl Resolver for Live {
+        async fn query(&self, name: &str, rtype: RType) -> Answer {
+            self.0.lock().unwrap().push((name.to_string(), rtype));
+            Answer::Records {
+                data: vec![txt("live")],
+                ttl: 1000,
+            }
+        }
+    }
+
+    #[test]
+    fn records_with_min_ttl_case_insensitive() {
+        let z = sample();
+        assert_eq!(z.len(), 22);
+        assert!(!z.is_empty());
+        assert_eq!(z.iter().count(), 22);
+        assert_eq!(
+            z.lookup("EXAMPLE.com.", RType::A),
+            Some(Answer::Records {
+                data: vec![a("192.0.2.1"), a("192.0.2.2")],
+                ttl: 100
+            })
+        );
+    }
+
+    #[test]
+    fn cname_following() {
+        let z = sample();
+        // alias -> www -> example.com; TTL is the minimum over the chain.
+        assert_eq!(
+            z.lookup("alias.example.com", RType::Txt),
+            Some(Answer::Records {
+                data: vec![txt("v=spf1 -all")],
+                ttl: 50
+            })
+        );
+        // Asking for the CNAME itself does not follow it.
+        assert_eq!(
+            z.lookup("www.example.com", RType::Cname),
+            Some(Answer::Records {
+                data: vec![RData::Cname("example.com".into())],
+                ttl: 300
+            })
+        );
+        // 9 hops (c0 -> c9) is one too many; c1 -> c9 is 8 and fine.
+        assert!(matches!(
+            z.lookup("c0.example.com", RType::A),
+            Some(Answer::Error(e)) if e.contains("longer than 8")
+        ));
+        assert_eq!(
+            z.lookup("c1.example.com", RType::A),
+            Some(Answer::Records {
+                data: vec![a("192.0.2.9")],
+                ttl: 300
+            })
+        );
+    }
+
+    #[test]
+    fn cname_loops() {
+        let z = sample();
+        match z.lookup_offline("loop1.example.com", RType::A) {
+            Answer::Error(e) => assert!(e.starts_with("CNAME loop at loop1.example.com"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        match z.lookup_offline("self.example.com", RType::Txt) {
+            Answer::Error(e) => assert!(e.contains("CNAME loop at self.example.com"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn offline_negative_answers() {
+        let z = sample();
+        assert_eq!(z.lookup_offline("example.com", RType::Mx), Answer::NoData);
+        assert_eq!(
+            z.lookup_offline("nope.example.com", RType::A),
+            Answer::NxDomain
+        );
+        // RFC 8020: empty non-terminals exist.
+        assert_eq!(
+            z.lookup_offline("y.deep.example.com", RType::A),
+            Answer::NoData
+        );
+        assert_eq!(
+            z.lookup_offline("deep.example.com", RType::Txt),
+            Answer::NoData
+        );
+        assert_eq!(z.lookup_offline("com", RType::Txt), Answer::NoData);
+        assert_eq!(
+            z.lookup_offline("z.x.y.deep.example.com", RType::Txt),
+            Answer::NxDomain
+        );
+        // CNAME target outside the data: NXDOMAIN offline; inside without the type: NODATA.
+        assert_eq!(
+            z.lookup_offline("out.example.com", RType::A),
+            Answer::NxDomain
+        );
+        assert_eq!(
+            z.lookup_offline("inzone.example.com", RType::A),
+            Answer::NoData
+        );
+        assert_eq!(z.lookup("nope.example.com", RType::A), None);
+        assert_eq!(
+            z.resolve("out.example.com", RType::A),
+            ZoneLookup::Delegate {
+                name: "elsewhere.test".into(),
+                ttl: Some(300)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn overlay_offline() {
+        let o = Overlay::new(sample(), None);
+        assert!(o.is_offline());
+        assert_eq!(
+            o.query("nope.example.com", RType::A).await,
+            Answer::NxDomain
+        );
+        assert_eq!(o.query("example.com", RType::Mx).await, Answer::NoData);
+        assert_eq!(
+            o.query("www.example.com.", RType::Txt).await,
+            Answer::Records {
+                data: vec![txt("v=spf1 -all")],
+                ttl: 300
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn overlay_over_upstream() {
+        let live = Arc::new(Live::default());
+        let o = Overlay::new(sample(), Some(live.clone()));
+        // In the data: upstream not asked.
+        assert_eq!(
+            o.query("example.com", RType::Txt).await,
+            Answer::Records {
+                data: vec![txt("v=spf1 -all")],
+                ttl: 300
+            }
+        );
+        assert!(matches!(
+            o.query("loop1.example.com", RType::A).await,
+            Answer::Error(_)
+        ));
+        assert!(live.0.lock().unwrap().is_empty());
+        // Name known but not this type, unknown name: upstream.
+        let r = o.query("Example.COM", RType::Mx).await;
+        assert_eq!(r.records(), &[txt("live")]);
+        o.query("nope.example.com", RType::A).await;
+        // CNAME leaving the data: upstream asked for the target; TTL is the chain minimum.
+        assert_eq!(
+            o.query("out.example.com", RType::Txt).await,
+            Answer::Records {
+                data: vec![txt("live")],
+                ttl: 300
+            }
+        );
+        assert_eq!(
+            *live.0.lock().unwrap(),
+            vec![
+                ("Example.COM".to_string(), RType::Mx),
+                ("nope.example.com".to_string(), RType::A),
+                ("elsewhere.test".to_string(), RType::Txt),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn seed_zone_offline() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/seed/seed.zone"
+        ))
+        .unwrap();
+        let o = Overlay::new(ZoneData::from_zone_text(&text, None).unwrap(), None);
+        let spf = o.query("thespykiller.co.uk", RType::Txt).await;
+        assert_eq!(
+            spf.records()[0].txt_joined().unwrap(),
+            "v=spf1 mx a ip4:192.0.2.0/27 include:_spf.mailhost.example -all"
+        );
+        let ptr = o.query("61.190.142.81.in-addr.arpa", RType::Ptr).await;
+        assert_eq!(ptr.records(), &[RData::Ptr("dain.r-pl.co.uk".into())]);
+        // The DKIM key's parent is an empty non-terminal (RFC 8020): NODATA, not NXDOMAIN.
+        assert_eq!(
+            o.query("_domainkey.thespykiller.co.uk", RType::Txt).await,
+            Answer::NoData
+        );
+        assert_eq!(
+            o.query("_dmarc.r-pl.co.uk", RType::Txt).await,
+            Answer::NxDomain
+        );
+        // Only SOA/NS/MX/A/TXT at the apex: no AAAA.
+        assert_eq!(
+            o.query("thespykiller.co.uk", RType::Aaaa).await,
+            Answer::NoData
+        );
+    }
+
+    #[test]
+    fn add_normalizes_and_escaped_dots() {
+        let mut z = ZoneData::new();
+        z.add("Host.Example.", 5, a("192.0.2.7"));
+        z.add("a\\.b.example", 5, txt("esc"));
+        assert!(z.lookup("host.example", RType::A).is_some());
+        assert_eq!(z.records_at("HOST.example.").count(), 1);
+        assert!(z.name_exists("example"));
+        // "a\.b" is one label: "b.example" is not an ancestor.
+        assert!(!z.name_exists("b.example"));
+        assert_eq!(split_first_label("a\\.b.c"), Some(("a\\.b", "c")));
+        assert_eq!(split_first_label("root"), None);
     }
 }
