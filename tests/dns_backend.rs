@@ -396,3 +396,35 @@ fn system_resolver_builds() {
         assert!(result.is_err());
     }
 }
+
+#[test]
+fn one_resolver_across_runtimes() {
+    // The CLI and sync tests may build a resolver once and drive it from several runtimes.
+    let dns = TestDns::start(zone());
+    let r = resolver(&dns);
+    for _ in 0..2 {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let start = Instant::now();
+        let a = rt.block_on(r.query("host.example.com", RType::A));
+        eprintln!("runtime hop: {a:?} after {:?}", start.elapsed());
+        assert_eq!(records(&a), vec![RData::A(Ipv4Addr::new(192, 0, 2, 80))]);
+    }
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_failure() {
+    // A port with nothing bound: UDP gets ICMP port-unreachable, TCP a refused connection.
+    let addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let r = HickoryResolver::with_servers(&[addr], Duration::from_secs(1)).unwrap();
+    let start = Instant::now();
+    let answer = r.query("example.com", RType::Txt).await;
+    eprintln!("closed port: {answer:?} after {:?}", start.elapsed());
+    assert!(answer.is_failure(), "{answer:?}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
