@@ -145,12 +145,13 @@ fn absolute_name(name: &str) -> Result<Name, String> {
         if part.is_empty() {
             return Err("empty label".into());
         }
-        if part.len() > 63 {
-            return Err(format!("label longer than 63 bytes ({} bytes)", part.len()));
-        }
         let label = if part.is_ascii() {
+            if part.len() > 63 {
+                return Err(format!("label longer than 63 bytes ({} bytes)", part.len()));
+            }
             Label::from_raw_bytes(part.as_bytes())
         } else {
+            // The 63-byte limit applies to the punycode form; from_utf8 checks it.
             Label::from_utf8(part)
         }
         .map_err(|e| e.to_string())?;
@@ -242,6 +243,14 @@ mod tests {
         // Characters SPF macros can produce are kept as raw label bytes.
         let n = absolute_name("a+b=c.example.com").unwrap();
         assert_eq!(n.iter().next(), Some(&b"a+b=c"[..]));
+    }
+
+    #[test]
+    fn non_ascii_labels_use_idna() {
+        let n = absolute_name("Bücher.example").unwrap();
+        assert_eq!(n.to_ascii(), "xn--bcher-kva.example.");
+        // 30 three-byte characters: 90 UTF-8 bytes, yet the punycode label fits in 63.
+        assert!(absolute_name(&format!("{}.example", "書".repeat(30))).is_ok());
     }
 
     #[test]
