@@ -5,8 +5,11 @@
 //!   faults (SERVFAIL, REFUSED, no answer).
 //! - [`SilentDns`]: a UDP socket and TCP listener that never answer.
 //!
-//! Both run on background threads, so plain synchronous `#[test]`s can start them and then run
-//! the `spfcheck` binary as a subprocess (`--dns <addr>`) or build a `HickoryResolver`.
+//! Both run on background threads (TestDns with its own tokio runtime), so plain synchronous
+//! `#[test]`s can start them, then run the built binary
+//! (`std::process::Command::new(env!("CARGO_BIN_EXE_spfcheck"))`, giving it `dns.addr()` as its
+//! server) or build a `HickoryResolver::with_servers(&[dns.addr()], timeout)`. Dropping a
+//! server stops its thread.
 
 // Not every test module uses every helper.
 #![allow(dead_code)]
