@@ -1,3 +1,5 @@
 //! The integration tests: one test binary, a module per area (ripgrep style).
 
+mod common;
+mod dns_backend;
 mod spf_suite;

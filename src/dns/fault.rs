@@ -205,8 +205,3 @@ mod tests {
         assert_eq!(f.fault_for("c.example", RType::Txt), None);
     }
 }
-
-/// TEMP stub
-pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind), String> {
-    Err(format!("unsupported {spec}"))
-}

@@ -1,0 +1,36 @@
+//! Helpers shared by the integration-test modules of `tests/tests.rs`.
+//!
+//! - [`TestDns`]: an authoritative DNS server (in-process hickory-server) on 127.0.0.1, UDP and
+//!   TCP on one random port, serving a `Vec<spfcheck::dns::Record>`, with optional per-name
+//!   faults (SERVFAIL, REFUSED, no answer).
+//! - [`SilentDns`]: a UDP socket and TCP listener that never answer.
+//!
+//! Both run on background threads (TestDns with its own tokio runtime), so plain synchronous
+//! `#[test]`s can start them, then run the built binary
+//! (`std::process::Command::new(env!("CARGO_BIN_EXE_spfcheck"))`, giving it `dns.addr()` as its
+//! server) or build a `HickoryResolver::with_servers(&[dns.addr()], timeout)`. Dropping a
+//! server stops its thread.
+
+// Not every test module uses every helper.
+#![allow(dead_code)]
+
+mod dns_server;
+
+#[allow(unused_imports)]
+pub use dns_server::{Fault, LoggedQuery, SilentDns, TestDns, TestDnsBuilder};
+
+use spfcheck::dns::{RData, Record};
+
+/// A record with TTL 300: `rec("example.com", RData::A(...))`.
+pub fn rec(name: &str, data: RData) -> Record {
+    Record {
+        name: name.to_string(),
+        ttl: 300,
+        data,
+    }
+}
+
+/// A TXT record data from text strings (each one character-string).
+pub fn txt(parts: &[&str]) -> RData {
+    RData::Txt(parts.iter().map(|p| p.as_bytes().to_vec()).collect())
+}
