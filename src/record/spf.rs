@@ -288,10 +288,3 @@ pub fn parse_macro_string(text: &str, context: MacroContext) -> Result<MacroStri
         kind: ParseErrorKind::NotSpf,
     })
 }
-
-// TEMP (replaced by the parser branch)
-impl fmt::Display for MacroString {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.parts)
-    }
-}
