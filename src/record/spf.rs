@@ -11,6 +11,19 @@
 //! modifier         = redirect / explanation / unknown-modifier
 //! domain-spec      = macro-string domain-end
 //! ```
+//!
+//! The `Display` impls render the canonical form (lower-case names, `+` left out, terms in the
+//! original order), and parsing that rendering gives back the same terms.
+//!
+//! Points the RFC leaves open, decided here (each is also noted at the code):
+//! - `%{d0}` is a syntax error (§7.3: the digit "MUST be nonzero").
+//! - A known modifier name never falls back to unknown-modifier, so `redirect=-all` is an error
+//!   (rfc7208 suite, redirect-syntax-error), and so is an explicit empty `exp=` (erratum,
+//!   suite exp-empty-domain).
+//! - CIDR lengths with leading zeros (`/032`) are errors, as the ABNF says (§5.6).
+//! - The CIDR of `a`/`mx` is only a trailing `/N`, `//N` or `/N//M`, so a domain-spec may
+//!   contain "/" and ":" (`a:foo:bar/baz.example.com`, suite a-colon-domain).
+//! - `%%`, `%_` and `%-` count as a macro-expand for domain-end, as the ABNF says (§7.1).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
