@@ -98,7 +98,10 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         Format::ReceivedSpf => received_spf::render(&report) + "\n",
     };
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(rendered.as_bytes()).and_then(|_| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         // A closed pipe (`| head`) is not an error.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("spfcheck: error: cannot write output: {e}");

@@ -134,14 +134,15 @@ fn build_resolver(
             Err(e) => return err(format!("cannot set up DNS: {e}")),
         }
     };
-    let mut resolver: Arc<dyn Resolver> = if args.offline || !args.zone.is_empty() || args.record.is_some() {
-        Arc::new(Overlay::new(zone, upstream))
-    } else {
-        match upstream {
-            Some(u) => u,
-            None => Arc::new(Overlay::new(zone, None)),
-        }
-    };
+    let mut resolver: Arc<dyn Resolver> =
+        if args.offline || !args.zone.is_empty() || args.record.is_some() {
+            Arc::new(Overlay::new(zone, upstream))
+        } else {
+            match upstream {
+                Some(u) => u,
+                None => Arc::new(Overlay::new(zone, None)),
+            }
+        };
     if !args.fault.is_empty() {
         let mut faults = Faults::new(resolver);
         for spec in &args.fault {
@@ -183,13 +184,17 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
             return err(format!("{what}: {s:?} has an empty label"));
         }
         if label.len() > 63 {
-            return err(format!("{what}: {s:?} has a label longer than 63 characters"));
+            return err(format!(
+                "{what}: {s:?} has a label longer than 63 characters"
+            ));
         }
         if let Some(c) = label
             .chars()
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return err(format!("{what}: {s:?} contains {c:?}, not allowed in a domain name"));
+            return err(format!(
+                "{what}: {s:?} contains {c:?}, not allowed in a domain name"
+            ));
         }
     }
     Ok(normalize_name(d))
@@ -220,7 +225,11 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
     }
-    match s.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+    match s
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
         Ok(ip) => Ok(SocketAddr::new(ip, 53)),
         Err(_) => err(format!(
             "--nameserver {s:?}: expected IP or IP:PORT (IPv6 with port as [addr]:port)"
@@ -230,7 +239,9 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
 
 fn seconds(v: f64, what: &str) -> Result<Duration, InputError> {
     if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
-        return err(format!("{what} must be a number of seconds between 0 and 86400"));
+        return err(format!(
+            "{what} must be a number of seconds between 0 and 86400"
+        ));
     }
     Ok(Duration::from_secs_f64(v))
 }
@@ -241,7 +252,11 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     if let Ok(n) = t.parse::<u64>() {
         return Ok(n);
     }
-    let bad = || InputError(format!("--now {s:?}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)"));
+    let bad = || {
+        InputError(format!(
+            "--now {s:?}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)"
+        ))
+    };
     let b = t.as_bytes();
     if b.len() < 20 || !t.is_ascii() {
         return Err(bad());
@@ -249,8 +264,20 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     let num = |r: std::ops::Range<usize>| -> Result<i64, InputError> {
         t.get(r).and_then(|x| x.parse::<i64>().ok()).ok_or_else(bad)
     };
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return Err(bad());
     }
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
@@ -263,8 +290,14 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     let offset = match rest {
         "Z" | "z" => 0,
         _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let oh: i64 = rest.get(1..3).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
-            let om: i64 = rest.get(4..6).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
+            let oh: i64 = rest
+                .get(1..3)
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(bad)?;
+            let om: i64 = rest
+                .get(4..6)
+                .and_then(|x| x.parse().ok())
+                .ok_or_else(bad)?;
             let sign = if rest.starts_with('-') { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
@@ -290,7 +323,10 @@ mod tests {
     fn times() {
         assert_eq!(parse_time("1626389479").unwrap(), 1_626_389_479);
         assert_eq!(parse_time("2021-07-15T22:51:19Z").unwrap(), 1_626_389_479);
-        assert_eq!(parse_time("2021-07-15T15:51:19-07:00").unwrap(), 1_626_389_479);
+        assert_eq!(
+            parse_time("2021-07-15T15:51:19-07:00").unwrap(),
+            1_626_389_479
+        );
         assert_eq!(parse_time("1970-01-01T00:00:00Z").unwrap(), 0);
         assert!(parse_time("2021-13-15T22:51:19Z").is_err());
         assert!(parse_time("yesterday").is_err());

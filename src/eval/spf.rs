@@ -131,7 +131,10 @@ impl SpfRequest {
     /// (empty `mail_from`) the HELO identity `postmaster@helo` is checked instead (§2.3, §4.3).
     /// A MAIL FROM without `@` is taken as a domain; an empty local-part becomes "postmaster".
     pub fn new(ip: IpAddr, mail_from: &str, helo: &str) -> SpfRequest {
-        let mail_from = mail_from.trim().trim_start_matches('<').trim_end_matches('>');
+        let mail_from = mail_from
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>');
         let (local, domain) = if mail_from.is_empty() {
             ("", helo)
         } else {
@@ -140,7 +143,11 @@ impl SpfRequest {
                 None => ("", mail_from),
             }
         };
-        let local = if local.is_empty() { "postmaster" } else { local };
+        let local = if local.is_empty() {
+            "postmaster"
+        } else {
+            local
+        };
         let domain = domain.strip_suffix('.').unwrap_or(domain);
         SpfRequest {
             ip,
@@ -182,13 +189,14 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
         ip: req.ip.to_canonical(),
         lookups: 0,
         voids: 0,
-        deadline: req
-            .limits
-            .deadline
-            .map(|d| tokio::time::Instant::now() + d),
+        deadline: req.limits.deadline.map(|d| tokio::time::Instant::now() + d),
         deadline_hit: false,
     };
-    let domain = req.domain.strip_suffix('.').unwrap_or(&req.domain).to_string();
+    let domain = req
+        .domain
+        .strip_suffix('.')
+        .unwrap_or(&req.domain)
+        .to_string();
     let (mut host, mut trace) = ev.check_domain(domain, None).await;
     let mut explanation = None;
     if host.result == SpfResult::Fail {
@@ -307,7 +315,9 @@ impl<'r> Evaluator<'r> {
                 domain: domain.clone(),
                 via: via.clone(),
             });
-            let host = self.check_domain_inner(&domain, via.is_some(), &mut node).await;
+            let host = self
+                .check_domain_inner(&domain, via.is_some(), &mut node)
+                .await;
             node.push(Event::Result {
                 result: host.result.to_string(),
                 reason: host.problem.clone(),
@@ -316,7 +326,12 @@ impl<'r> Evaluator<'r> {
         })
     }
 
-    async fn check_domain_inner(&mut self, domain: &str, nested: bool, node: &mut Node) -> HostResult {
+    async fn check_domain_inner(
+        &mut self,
+        domain: &str,
+        nested: bool,
+        node: &mut Node,
+    ) -> HostResult {
         // RFC 7208 §4.3: a malformed or single-label domain gives "none".
         if let Err(why) = check_domain_syntax(domain) {
             return HostResult::new(SpfResult::None, Some(format!("malformed domain: {why}")));
@@ -333,10 +348,11 @@ impl<'r> Evaluator<'r> {
             Answer::Records { data, .. } => data.iter().filter_map(RData::txt_joined).collect(),
             _ => Vec::new(),
         };
-        if nested && answer.is_void() {
-            if let Some(perm) = self.count_void(&format!("TXT {domain}"), node) {
-                return HostResult::new(SpfResult::PermError, Some(perm));
-            }
+        if nested
+            && answer.is_void()
+            && let Some(perm) = self.count_void(&format!("TXT {domain}"), node)
+        {
+            return HostResult::new(SpfResult::PermError, Some(perm));
         }
         // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
         let mut spf_texts = Vec::new();
@@ -368,7 +384,9 @@ impl<'r> Evaluator<'r> {
                 }
                 return HostResult::new(
                     SpfResult::PermError,
-                    Some(format!("{n} SPF records at {domain} (RFC 7208 §4.5 allows one)")),
+                    Some(format!(
+                        "{n} SPF records at {domain} (RFC 7208 §4.5 allows one)"
+                    )),
                 );
             }
         };
@@ -419,13 +437,13 @@ impl<'r> Evaluator<'r> {
             let mut term_node = Node::new(Event::Note {
                 text: String::new(),
             });
-            if mechanism.counts_dns() {
-                if let Some(perm) = self.count_lookup(&term.text, &mut term_node) {
-                    node.children.extend(term_node.children);
-                    let mut host = HostResult::new(SpfResult::PermError, Some(perm));
-                    host.mechanism = Some(term.text.clone());
-                    return host;
-                }
+            if mechanism.counts_dns()
+                && let Some(perm) = self.count_lookup(&term.text, &mut term_node)
+            {
+                node.children.extend(term_node.children);
+                let mut host = HostResult::new(SpfResult::PermError, Some(perm));
+                host.mechanism = Some(term.text.clone());
+                return host;
             }
             let outcome = self.mechanism(mechanism, domain, &mut term_node).await;
             let (label, detail, result) = match outcome {
@@ -768,19 +786,17 @@ impl<'r> Evaluator<'r> {
         if answer.is_void() {
             // RFC 7208 §4.6.4: an empty answer (NODATA, e.g. AAAA of an IPv4-only host) or
             // NXDOMAIN is a void lookup.
-            if primary {
-                if let Some(p) = self.count_void(&format!("{rtype} {name}"), node) {
-                    return Match::Perm(p);
-                }
+            if primary && let Some(p) = self.count_void(&format!("{rtype} {name}"), node) {
+                return Match::Perm(p);
             }
             return Match::No(format!("{name} has no {rtype} record"));
         }
-        if let Some(addr) = answer
-            .records()
-            .iter()
-            .find(|r| addr_in(r, self.ip, cidr))
-        {
-            return Match::Yes(format!("{addr}{} contains {}", cidr_suffix(self.ip, cidr), self.ip));
+        if let Some(addr) = answer.records().iter().find(|r| addr_in(r, self.ip, cidr)) {
+            return Match::Yes(format!(
+                "{addr}{} contains {}",
+                cidr_suffix(self.ip, cidr),
+                self.ip
+            ));
         }
         Match::No(format!("no {rtype} address of {name} contains {}", self.ip))
     }
@@ -848,10 +864,11 @@ impl<'r> Evaluator<'r> {
     ) -> Result<Vec<String>, String> {
         let rev = reverse_name(self.ip);
         let answer = self.query(&rev, RType::Ptr, node).await;
-        if answer.is_void() && count_void {
-            if let Some(p) = self.count_void(&format!("PTR {rev}"), node) {
-                return Err(p);
-            }
+        if answer.is_void()
+            && count_void
+            && let Some(p) = self.count_void(&format!("PTR {rev}"), node)
+        {
+            return Err(p);
         }
         let mut names: Vec<String> = answer
             .records()
@@ -887,10 +904,10 @@ impl<'r> Evaluator<'r> {
             let full = DualCidr::default();
             if answer.records().iter().any(|r| addr_in(r, self.ip, full)) {
                 validated.push(name);
-                if let Some(t) = target {
-                    if is_same_or_subdomain(validated.last().map(String::as_str).unwrap_or(""), t) {
-                        break;
-                    }
+                if let Some(t) = target
+                    && is_same_or_subdomain(validated.last().map(String::as_str).unwrap_or(""), t)
+                {
+                    break;
                 }
             }
         }
@@ -915,7 +932,12 @@ impl<'r> Evaluator<'r> {
 
     /// The explanation of a fail (RFC 7208 §6.2). Any DNS error, no or several TXT records,
     /// or a syntax error: proceed as if there were no `exp=` (None).
-    async fn explain(&mut self, ms: &MacroString, domain: &str, trace: &mut Node) -> Option<String> {
+    async fn explain(
+        &mut self,
+        ms: &MacroString,
+        domain: &str,
+        trace: &mut Node,
+    ) -> Option<String> {
         let mut node = Node::new(Event::Note {
             text: "exp= lookup (not counted toward the limits, RFC 7208 §6.2)".to_string(),
         });
@@ -945,9 +967,14 @@ impl<'r> Evaluator<'r> {
         node: &mut Node,
     ) -> Result<String, String> {
         let target = self.target(Some(ms), domain, node).await?;
-        check_domain_syntax(&target).map_err(|w| format!("{target:?} is not a valid domain: {w}"))?;
+        check_domain_syntax(&target)
+            .map_err(|w| format!("{target:?} is not a valid domain: {w}"))?;
         let answer = self.query(&target, RType::Txt, node).await;
-        let texts: Vec<String> = answer.records().iter().filter_map(RData::txt_joined).collect();
+        let texts: Vec<String> = answer
+            .records()
+            .iter()
+            .filter_map(RData::txt_joined)
+            .collect();
         if answer.is_failure() {
             return Err(format!("DNS {} for TXT {target}", answer.kind()));
         }
@@ -1044,7 +1071,10 @@ mod tests {
         let r = SpfRequest::new("192.0.2.1".parse().unwrap(), "<@a.example>", "h");
         assert_eq!(r.sender, "postmaster@a.example");
         let r = SpfRequest::new("192.0.2.1".parse().unwrap(), "a@b@c.example", "h");
-        assert_eq!((r.sender.as_str(), r.domain.as_str()), ("a@b@c.example", "c.example"));
+        assert_eq!(
+            (r.sender.as_str(), r.domain.as_str()),
+            ("a@b@c.example", "c.example")
+        );
     }
 
     #[test]

@@ -71,8 +71,7 @@ pub fn render(report: &SpfReport<'_>) -> String {
 /// A key-value value: a dot-atom when it is one (RFC 5322 §3.2.3), else a quoted-string.
 fn value(v: &str) -> String {
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !v.is_empty()
-        && v.split('.').all(|p| !p.is_empty() && p.chars().all(atext));
+    let dot_atom = !v.is_empty() && v.split('.').all(|p| !p.is_empty() && p.chars().all(atext));
     if dot_atom {
         v.to_string()
     } else {

@@ -74,7 +74,11 @@ pub fn render_node(node: &Node, first: &str, rest: &str, s: &mut String) {
     let n = node.children.len();
     for (i, child) in node.children.iter().enumerate() {
         let last = i + 1 == n;
-        let (f, r) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        let (f, r) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
         render_node(child, &format!("{rest}{f}"), &format!("{rest}{r}"), s);
     }
 }
@@ -82,7 +86,11 @@ pub fn render_node(node: &Node, first: &str, rest: &str, s: &mut String) {
 fn line(e: &Event) -> String {
     match e {
         Event::CheckHost { domain, via } => match via {
-            Some(v) => format!("{} {}", format!("check_host({domain})").bold(), format!("via {v}").dimmed()),
+            Some(v) => format!(
+                "{} {}",
+                format!("check_host({domain})").bold(),
+                format!("via {v}").dimmed()
+            ),
             None => format!("check_host({domain})").bold().to_string(),
         },
         Event::Query {
@@ -103,9 +111,9 @@ fn line(e: &Event) -> String {
             format!("{} {rtype} {name} → {answer}", "DNS".cyan())
         }
         Event::Record { text } => format!("record: {}", text.bold()),
-        Event::Ignored { text, reason } => {
-            format!("ignored TXT \"{text}\": {reason}").dimmed().to_string()
-        }
+        Event::Ignored { text, reason } => format!("ignored TXT \"{text}\": {reason}")
+            .dimmed()
+            .to_string(),
         Event::Term {
             term,
             outcome,
