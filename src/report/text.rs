@@ -62,15 +62,15 @@ pub fn render(report: &SpfReport<'_>) -> String {
     );
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", "Trace".bold().underline());
-    render_node(&out.trace, "", "", &mut s);
+    render_node(&out.trace, limits, "", "", &mut s);
     let _ = writeln!(s);
     let _ = writeln!(s, "{}", received_spf::render(report));
     s
 }
 
 /// Renders one node and its children with box-drawing guides.
-pub fn render_node(node: &Node, first: &str, rest: &str, s: &mut String) {
-    let _ = writeln!(s, "{first}{}", line(&node.event));
+pub fn render_node(node: &Node, limits: &Limits, first: &str, rest: &str, s: &mut String) {
+    let _ = writeln!(s, "{first}{}", line(&node.event, limits));
     let n = node.children.len();
     for (i, child) in node.children.iter().enumerate() {
         let last = i + 1 == n;
@@ -79,11 +79,17 @@ pub fn render_node(node: &Node, first: &str, rest: &str, s: &mut String) {
         } else {
             ("├─ ", "│  ")
         };
-        render_node(child, &format!("{rest}{f}"), &format!("{rest}{r}"), s);
+        render_node(
+            child,
+            limits,
+            &format!("{rest}{f}"),
+            &format!("{rest}{r}"),
+            s,
+        );
     }
 }
 
-fn line(e: &Event) -> String {
+fn line(e: &Event, limits: &Limits) -> String {
     match e {
         Event::CheckHost { domain, via } => match via {
             Some(v) => format!(
@@ -131,7 +137,11 @@ fn line(e: &Event) -> String {
             let mut l = format!(
                 "term {} → {o}  {}",
                 term.bold(),
-                format!("[lookups {dns_lookups}, void {void_lookups}]").dimmed()
+                format!(
+                    "[lookups {dns_lookups}/{}, void {void_lookups}/{}]",
+                    limits.dns_terms, limits.void_lookups
+                )
+                .dimmed()
             );
             if let Some(d) = detail {
                 l.push_str(&format!(" — {d}"));
