@@ -79,7 +79,8 @@ pub struct Args {
     #[arg(long, value_name = "IP[:PORT]")]
     pub nameserver: Vec<String>,
 
-    /// Per-query timeout in seconds.
+    /// Seconds to wait for each attempt of a query; a query is tried twice (one retry), so a
+    /// silent server costs twice this.
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub timeout: f64,
 
