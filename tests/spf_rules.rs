@@ -1067,6 +1067,51 @@ h5 A 198.51.100.5
     assert_eq!(slow.queries(), made, "no query after the deadline");
 }
 
+/// A deadline hit where a DNS failure alone would be no match (ptr's lookups, §5.5) still ends
+/// the evaluation with temperror: "the result of authorization SHOULD be temperror". The
+/// terms after it are not evaluated and ask nothing.
+#[tokio::test]
+async fn s4_6_4_deadline_in_ptr_lookups_is_temperror() {
+    // (record, deadline in ms, queries sent): each query takes 300 ms. At 500 ms the PTR
+    // lookup is cut short; at 700 ms the first name's A lookup is, and p2/p3 are never asked.
+    for (record, deadline, sent) in [
+        ("v=spf1 ptr -all", 500, 2),
+        ("v=spf1 ptr a:h.example.com -all", 500, 2),
+        ("v=spf1 ptr a:h.example.com -all", 700, 3),
+    ] {
+        let slow = Counting::new(
+            dns(&format!(
+                r#"
+@ TXT "{record}"
+h A 198.51.100.1
+1.2.0.192.in-addr.arpa. PTR p1.other.test.
+1.2.0.192.in-addr.arpa. PTR p2.other.test.
+1.2.0.192.in-addr.arpa. PTR p3.other.test.
+p1.other.test. A 198.51.100.1
+p2.other.test. A 198.51.100.2
+p3.other.test. A 198.51.100.3
+"#
+            )),
+            Duration::from_millis(300),
+        );
+        let mut r = req("192.0.2.1");
+        r.limits.deadline = Some(Duration::from_millis(deadline));
+        let out = check_host(slow.clone(), &r).await;
+        let case = format!("{record} / {deadline} ms");
+        assert_eq!(out.result, SpfResult::TempError, "{case}: {out:#?}");
+        assert_eq!(out.mechanism.as_deref(), Some("ptr"), "{case}");
+        assert!(problem(&out).contains("deadline"), "{case}: {out:?}");
+        assert_eq!(slow.queries().len(), sent, "{case}");
+        let traced = queries(&out.trace);
+        assert_eq!(traced.len(), sent, "{case}: {traced:?}");
+        assert_eq!(
+            traced.iter().filter(|q| q.2 == DEADLINE_OUTCOME).count(),
+            1,
+            "{case}: {traced:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rule 17 — trace properties
 // ---------------------------------------------------------------------------------------------
