@@ -210,8 +210,8 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
     }
     if ev.deadline_hit && host.result == SpfResult::TempError {
         host.problem = Some(format!(
-            "overall deadline of {} s exceeded (RFC 7208 §4.6.4)",
-            req.limits.deadline.map(|d| d.as_secs()).unwrap_or(0)
+            "overall deadline of {:?} exceeded (RFC 7208 §4.6.4)",
+            req.limits.deadline.unwrap_or_default()
         ));
     }
     SpfOutput {
