@@ -2,4 +2,5 @@
 
 mod common;
 mod dns_backend;
+mod spf_rules;
 mod spf_suite;

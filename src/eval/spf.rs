@@ -210,8 +210,8 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
     }
     if ev.deadline_hit && host.result == SpfResult::TempError {
         host.problem = Some(format!(
-            "overall deadline of {} s exceeded (RFC 7208 §4.6.4)",
-            req.limits.deadline.map(|d| d.as_secs()).unwrap_or(0)
+            "overall deadline of {:?} exceeded (RFC 7208 §4.6.4)",
+            req.limits.deadline.unwrap_or_default()
         ));
     }
     SpfOutput {
@@ -270,6 +270,7 @@ impl<'r> Evaluator<'r> {
     /// One query through the recorder, bounded by the overall deadline; the query and its
     /// answer are added to `node`.
     async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
+        let already_hit = self.deadline_hit;
         let answer = match self.deadline {
             Some(deadline) if !self.deadline_hit => {
                 match tokio::time::timeout_at(deadline, self.dns.query(name, rtype)).await {
@@ -286,10 +287,16 @@ impl<'r> Evaluator<'r> {
         };
         let recorded = self.dns.take();
         if recorded.is_empty() {
+            // Only the query the deadline cut short was sent; later ones are not.
+            let outcome = if already_hit {
+                "not sent (overall deadline already exceeded)"
+            } else {
+                "timeout (overall deadline exceeded)"
+            };
             node.push(Event::Query {
                 name: name.to_string(),
                 rtype,
-                outcome: "timeout (overall deadline exceeded)".to_string(),
+                outcome: outcome.to_string(),
                 records: Vec::new(),
             });
         }
@@ -445,7 +452,12 @@ impl<'r> Evaluator<'r> {
                 host.mechanism = Some(term.text.clone());
                 return host;
             }
-            let outcome = self.mechanism(mechanism, domain, &mut term_node).await;
+            let mut outcome = self.mechanism(mechanism, domain, &mut term_node).await;
+            // RFC 7208 §4.6.4: past the overall time limit the result is temperror, also where
+            // the DNS failure alone would only be "no match" (ptr's lookups, §5.5; %{p}, §7.3).
+            if self.deadline_hit && !matches!(outcome, Match::Temp(_)) {
+                outcome = Match::Temp("overall deadline exceeded (RFC 7208 §4.6.4)".to_string());
+            }
             let (label, detail, result) = match outcome {
                 Match::Yes(d) => {
                     let r = SpfResult::from_qualifier(qualifier);
@@ -900,6 +912,9 @@ impl<'r> Evaluator<'r> {
         };
         let mut validated = Vec::new();
         for name in names {
+            if self.deadline_hit {
+                break; // RFC 7208 §4.6.4: nothing more is asked past the overall deadline.
+            }
             let answer = self.query(&name, rtype, node).await;
             let full = DualCidr::default();
             if answer.records().iter().any(|r| addr_in(r, self.ip, full)) {
