@@ -560,6 +560,14 @@ impl<'r> Evaluator<'r> {
                 "redirect target {target_name} has no SPF record (RFC 7208 §6.1)"
             ));
         }
+        // An error before the target's record produced a term (its TXT lookup failed or was
+        // the void over the limit) is the redirect's, as it would be an include's.
+        let mut host = host;
+        if host.mechanism.is_none()
+            && matches!(host.result, SpfResult::TempError | SpfResult::PermError)
+        {
+            host.mechanism = Some(text.to_string());
+        }
         host
     }
 

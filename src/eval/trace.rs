@@ -29,14 +29,13 @@ impl Node {
         self.children.push(Node::new(event));
     }
 
-    /// Depth-first iterator over this node and all below it.
+    /// This node and all below it, depth-first in pre-order (document order).
     pub fn walk(&self) -> Vec<&Node> {
-        let mut out = vec![self];
-        let mut i = 0;
-        while i < out.len() {
-            let node = out[i];
-            out.extend(node.children.iter());
-            i += 1;
+        let mut out = Vec::new();
+        let mut stack = vec![self];
+        while let Some(node) = stack.pop() {
+            out.push(node);
+            stack.extend(node.children.iter().rev());
         }
         out
     }
