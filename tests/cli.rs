@@ -1030,6 +1030,9 @@ fn bad_inputs() {
         &with(&["--no-such-flag", "example.com", "192.0.2.1"]),
         "--no-such-flag",
     );
+    // clap puts the missing argument on a line of its own; the one line must still name it.
+    bad_input(&with(&["example.com"]), "not provided: <IP>");
+    bad_input(&with(&[]), "not provided: <DOMAIN>, <IP>");
     bad_input(
         &with(&["--timeout", "0", "example.com", "192.0.2.1"]),
         "--timeout",
