@@ -1147,3 +1147,85 @@ fn long_spf_record_split_in_255_byte_strings() {
         },
     );
 }
+
+#[test]
+fn cname_loop_on_an_a_target() {
+    // l1 -> l2 -> l1 behind an a: term. Must finish quickly and not panic. Documented outcomes
+    // (they differ; see the report of the clitests branch):
+    // - live DNS (the test server): hickory-resolver re-asks along the loop up to its depth
+    //   limit, then reports NoRecordsFound/NOERROR, which the backend maps to NODATA; SPF counts
+    //   a void lookup, the a: term does not match and -all gives fail (exit 1);
+    // - zone data (--zone --offline): `overlay` reports "CNAME loop", a DNS error, so the a: term
+    //   gives temperror (exit 4).
+    let zone = "$ORIGIN loop.example.\n$TTL 300\n\
+                @  IN TXT \"v=spf1 a:l1.loop.example -all\"\n\
+                l1 IN CNAME l2\n\
+                l2 IN CNAME l1\n";
+    let dns = TestDns::start(parse_zone(zone, None).expect("loop zone"));
+    let (_t, json, spf) = check_both(
+        dns.addr(),
+        &["--timeout", "2", "loop.example", "192.0.2.1"],
+        &Expect {
+            result: "fail",
+            exit: 1,
+            mechanism: Some("-all"),
+            dns_lookups: 1,
+            void_lookups: 1,
+            problem: None,
+        },
+    );
+    assert!(
+        json.elapsed < Duration::from_secs(10),
+        "too slow\n{}",
+        json.dump()
+    );
+    let q = events(
+        term_node(&spf["trace"], "a:l1.loop.example", &json),
+        "query",
+    );
+    expect_eq(
+        "live query outcome",
+        q[0]["outcome"].as_str(),
+        Some("NODATA"),
+        &json,
+    );
+
+    let dir = std::env::temp_dir().join(format!("spfcheck-cli-loop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("loop.zone");
+    std::fs::write(&path, zone).expect("write the zone file");
+    let p = path.to_str().expect("UTF-8 temp path");
+    let offline = run(&[
+        "--zone",
+        p,
+        "--offline",
+        "--json",
+        "loop.example",
+        "192.0.2.1",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    expect_eq("offline exit", offline.code, 4, &offline);
+    let off = offline.json()["spf"].clone();
+    expect_eq(
+        "offline result",
+        off["result"].as_str(),
+        Some("temperror"),
+        &offline,
+    );
+    expect_eq(
+        "offline mechanism",
+        off["mechanism"].as_str(),
+        Some("a:l1.loop.example"),
+        &offline,
+    );
+    let q = events(
+        term_node(&off["trace"], "a:l1.loop.example", &offline),
+        "query",
+    );
+    expect_eq(
+        "offline query outcome",
+        q[0]["outcome"].as_str(),
+        Some("error"),
+        &offline,
+    );
+}
