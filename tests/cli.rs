@@ -893,6 +893,41 @@ fn record_override_fault_and_mapped_ipv6() {
         Some("v=spf1 ip4:192.0.2.0/24 -all"),
         &json,
     );
+    // The override applies to the domain actually checked, also when that is the --mail-from
+    // domain or (null sender) the --helo name rather than DOMAIN.
+    for identity in [
+        &["--mail-from", "someone@override.example"][..],
+        &["--mail-from", "", "--helo", "override.example"][..],
+    ] {
+        let args = [
+            identity,
+            &[
+                "--record",
+                "v=spf1 ip4:192.0.2.0/24 -all",
+                "other.example",
+                "192.0.2.7",
+            ],
+        ]
+        .concat();
+        let (_t, json, spf) = check_both(
+            dns.addr(),
+            &args,
+            &Expect {
+                result: "pass",
+                exit: 0,
+                mechanism: Some("ip4:192.0.2.0/24"),
+                dns_lookups: 0,
+                void_lookups: 0,
+                problem: None,
+            },
+        );
+        expect_eq(
+            "domain",
+            spf["domain"].as_str(),
+            Some("override.example"),
+            &json,
+        );
+    }
     // A fault on the record's TXT.
     check_both(
         dns.addr(),
