@@ -1,5 +1,6 @@
 //! The integration tests: one test binary, a module per area (ripgrep style).
 
+mod cli;
 mod common;
 mod dns_backend;
 mod spf_rules;

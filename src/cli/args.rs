@@ -96,7 +96,8 @@ pub struct Args {
     #[arg(long)]
     pub offline: bool,
 
-    /// Evaluate this SPF record for DOMAIN instead of the published one.
+    /// Evaluate this SPF record instead of the one published for the checked domain (DOMAIN, the
+    /// --mail-from domain, or for the null sender the --helo name).
     #[arg(long, value_name = "SPF")]
     pub record: Option<String>,
 

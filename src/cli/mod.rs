@@ -42,6 +42,26 @@ pub fn exit_code(result: SpfResult) -> i32 {
     }
 }
 
+/// A clap error as one line: its first line without clap's own "error: " prefix. When that
+/// line ends in ':' (e.g. "the following required arguments were not provided:"), the list
+/// below it is what names the problem, so its items are appended.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first).to_string();
+    if msg.ends_with(':') {
+        let items: Vec<&str> = lines
+            .take_while(|l| !l.trim().is_empty())
+            .map(str::trim)
+            .collect();
+        if !items.is_empty() {
+            msg.push(' ');
+            msg.push_str(&items.join(", "));
+        }
+    }
+    msg
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -52,11 +72,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 let _ = e.print();
                 return 0;
             }
-            // One line: clap's first line, without its own "error: " prefix.
-            let rendered = e.to_string();
-            let first = rendered.lines().next().unwrap_or("invalid arguments");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("spfcheck: error: {first} (see --help)");
+            eprintln!("spfcheck: error: {} (see --help)", one_line(&e.to_string()));
             return exit::USAGE;
         }
     };

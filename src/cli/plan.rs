@@ -70,7 +70,9 @@ impl Plan {
             ..Limits::default()
         };
 
-        let resolver = build_resolver(args, &domain, timeout)?;
+        // --record replaces the policy of the domain actually checked: DOMAIN, or the domain of
+        // --mail-from, or (null sender) the --helo name.
+        let resolver = build_resolver(args, &request.domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
         Ok(Plan {
             request,
