@@ -13,8 +13,8 @@ use std::time::Duration;
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
-use crate::dns::recorder::Recorder;
 use crate::dns::{Answer, RData, RType, Resolver, reverse_name};
+use crate::eval::lookup::Lookup;
 use crate::eval::macros::{MacroVars, expand, truncate_domain};
 use crate::eval::trace::{Event, Node};
 use crate::record::spf::{
@@ -184,13 +184,11 @@ pub struct SpfOutput {
 /// Runs `check_host()` for the request (RFC 7208 §4).
 pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOutput {
     let mut ev = Evaluator {
-        dns: Recorder::new(resolver),
+        dns: Lookup::new(resolver, req.limits.deadline),
         req,
         ip: req.ip.to_canonical(),
         lookups: 0,
         voids: 0,
-        deadline: req.limits.deadline.map(|d| tokio::time::Instant::now() + d),
-        deadline_hit: false,
     };
     let domain = req
         .domain
@@ -208,7 +206,7 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
             explanation = ev.default_explanation(&mut trace);
         }
     }
-    if ev.deadline_hit && host.result == SpfResult::TempError {
+    if ev.dns.deadline_hit() && host.result == SpfResult::TempError {
         host.problem = Some(format!(
             "overall deadline of {:?} exceeded (RFC 7208 §4.6.4)",
             req.limits.deadline.unwrap_or_default()
@@ -257,58 +255,16 @@ enum Match {
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 struct Evaluator<'r> {
-    dns: Recorder,
+    dns: Lookup,
     req: &'r SpfRequest,
     ip: IpAddr,
     lookups: u32,
     voids: u32,
-    deadline: Option<tokio::time::Instant>,
-    deadline_hit: bool,
 }
 
 impl<'r> Evaluator<'r> {
-    /// One query through the recorder, bounded by the overall deadline; the query and its
-    /// answer are added to `node`.
     async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
-        let already_hit = self.deadline_hit;
-        let answer = match self.deadline {
-            Some(deadline) if !self.deadline_hit => {
-                match tokio::time::timeout_at(deadline, self.dns.query(name, rtype)).await {
-                    Ok(answer) => answer,
-                    Err(_) => {
-                        self.deadline_hit = true;
-                        Answer::Timeout
-                    }
-                }
-            }
-            // Once the deadline has passed, nothing more is asked (RFC 7208 §4.6.4).
-            Some(_) => Answer::Timeout,
-            None => self.dns.query(name, rtype).await,
-        };
-        let recorded = self.dns.take();
-        if recorded.is_empty() {
-            // Only the query the deadline cut short was sent; later ones are not.
-            let outcome = if already_hit {
-                "not sent (overall deadline already exceeded)"
-            } else {
-                "timeout (overall deadline exceeded)"
-            };
-            node.push(Event::Query {
-                name: name.to_string(),
-                rtype,
-                outcome: outcome.to_string(),
-                records: Vec::new(),
-            });
-        }
-        for q in recorded {
-            node.push(Event::Query {
-                name: q.name,
-                rtype: q.rtype,
-                outcome: q.answer.kind().to_string(),
-                records: q.answer.records().iter().map(|r| r.to_string()).collect(),
-            });
-        }
-        answer
+        self.dns.query(name, rtype, node).await
     }
 
     /// `check_host()` for one domain (RFC 7208 §4.3–§4.7), boxed for recursion.
@@ -455,7 +411,7 @@ impl<'r> Evaluator<'r> {
             let mut outcome = self.mechanism(mechanism, domain, &mut term_node).await;
             // RFC 7208 §4.6.4: past the overall time limit the result is temperror, also where
             // the DNS failure alone would only be "no match" (ptr's lookups, §5.5; %{p}, §7.3).
-            if self.deadline_hit && !matches!(outcome, Match::Temp(_)) {
+            if self.dns.deadline_hit() && !matches!(outcome, Match::Temp(_)) {
                 outcome = Match::Temp("overall deadline exceeded (RFC 7208 §4.6.4)".to_string());
             }
             let (label, detail, result) = match outcome {
@@ -920,7 +876,7 @@ impl<'r> Evaluator<'r> {
         };
         let mut validated = Vec::new();
         for name in names {
-            if self.deadline_hit {
+            if self.dns.deadline_hit() {
                 break; // RFC 7208 §4.6.4: nothing more is asked past the overall deadline.
             }
             let answer = self.query(&name, rtype, node).await;
