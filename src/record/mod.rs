@@ -2,3 +2,4 @@
 //! error out. Nothing here does I/O or knows about evaluation.
 
 pub mod spf;
+pub mod taglist;
