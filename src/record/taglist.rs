@@ -92,7 +92,7 @@ impl fmt::Display for ParseErrorKind {
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "at byte {}: {}", self.position, self.kind)
+        write!(f, "{} (at column {})", self.kind, self.position + 1)
     }
 }
 
