@@ -9,5 +9,6 @@
 pub mod cli;
 pub mod dns;
 pub mod eval;
+pub mod psl;
 pub mod record;
 pub mod report;
