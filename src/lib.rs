@@ -12,3 +12,4 @@ pub mod eval;
 pub mod psl;
 pub mod record;
 pub mod report;
+pub mod verdict;

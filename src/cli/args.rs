@@ -6,11 +6,13 @@ use std::ffi::OsString;
 use clap::{Parser, ValueEnum};
 
 pub const AFTER_HELP: &str = "\
-Exit codes:
-  0  pass: the IP is authorised for the domain
-  1  not authenticated: fail, softfail, neutral or none
-  2  usage or input error (bad IP, domain, zone file, record, option)
-  3  permerror: the published policy is broken
+Exit codes (the receiver's verdict):
+  0  authenticated: DMARC pass; or, with no DMARC policy, SPF pass
+  1  not authenticated: DMARC fail (whatever the disposition); or, with no DMARC policy,
+     SPF fail, softfail, neutral or none
+  2  usage or input error (bad IP, domain, address, zone file, record, option)
+  3  permerror: the published policy is broken (DMARC record unusable; or no DMARC and
+     SPF permerror)
   4  temperror: a DNS failure (SERVFAIL, timeout) prevented a result
 
 Examples:
@@ -18,7 +20,11 @@ Examples:
   spfcheck --zone testdata/seed/seed.zone --offline thespykiller.co.uk 81.142.190.61
   spfcheck --nameserver 127.0.0.1:5300 example.com 192.0.2.1
   spfcheck --record 'v=spf1 ip4:192.0.2.0/24 -all' example.com 192.0.2.7
-  spfcheck --fault _spf.example.com/TXT=timeout example.com 192.0.2.7";
+  spfcheck --fault _spf.example.com/TXT=timeout example.com 192.0.2.7
+  spfcheck --mail-from bounce@esp.example brand.example 198.51.100.7
+  spfcheck --dkim brand.example=pass brand.example 198.51.100.7
+  spfcheck --dmarc rfc7489 --pct-sample 75 brand.example 198.51.100.7
+  spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
@@ -35,19 +41,49 @@ pub enum Format {
     Json,
     /// Only the Received-SPF header (RFC 7208 §9.1).
     ReceivedSpf,
+    /// Only the Authentication-Results (RFC 8601) and Received-SPF headers.
+    AuthResults,
 }
 
-/// Would mail from IP claiming DOMAIN pass SPF? Every term, DNS query and counter, explained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DmarcChoice {
+    /// RFC 9989 (DMARCbis): DNS Tree Walk, np, psd, t.
+    Rfc9989,
+    /// RFC 7489: Public Suffix List organizational domain, pct.
+    Rfc7489,
+}
+
+/// Would mail from IP claiming DOMAIN be delivered, quarantined or rejected? SPF, DKIM and
+/// DMARC as a receiver evaluates them, with every term, DNS query and counter explained.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "spfcheck", version, about, after_help = AFTER_HELP)]
 pub struct Args {
-    /// The domain the mail claims to come from (also the MAIL FROM domain unless --mail-from).
+    /// The header From domain the mail claims (also the MAIL FROM domain unless --mail-from).
+    /// May be left out when --from gives the From address.
     #[arg(value_name = "DOMAIN")]
     pub domain: String,
 
     /// The connecting client's IP address (IPv4 or IPv6; IPv4-mapped IPv6 is evaluated as IPv4).
     #[arg(value_name = "IP")]
-    pub ip: String,
+    pub ip: Option<String>,
+
+    /// The header From address (`addr@domain` or `Name <addr@domain>`) instead of DOMAIN.
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+
+    /// A DKIM result to assume, for a dry run without a message:
+    /// DOMAIN[:SELECTOR]=pass|fail|none|temperror|permerror (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub dkim: Vec<String>,
+
+    /// Which DMARC receivers to imitate.
+    #[arg(long, value_enum, default_value = "rfc9989", value_name = "MODE")]
+    pub dmarc: DmarcChoice,
+
+    /// RFC 7489 pct sampling: this message's "random mod 100" (0-99); the policy applies when
+    /// it is below pct.
+    #[arg(long, value_name = "N", default_value = "0", value_parser = clap::value_parser!(u8).range(0..=99))]
+    pub pct_sample: u8,
 
     /// The envelope sender (MAIL FROM). An empty string is the null sender: the HELO identity
     /// postmaster@HELO is checked instead (RFC 7208 §2.3).

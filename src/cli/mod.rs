@@ -10,8 +10,9 @@ use std::io::{IsTerminal, Write};
 
 use clap::Parser;
 
-use crate::eval::spf::{SpfResult, check_host};
-use crate::report::{SpfReport, json, received_spf, text};
+use crate::eval::spf::SpfResult;
+use crate::report::{Report, auth_results, json, received_spf, text};
+use crate::verdict::{self, Outcome};
 
 use args::{Args, ColorChoice, Format};
 use plan::Plan;
@@ -30,8 +31,8 @@ pub mod exit {
     pub const TEMPERROR: i32 = 4;
 }
 
-/// The exit code for an SPF result.
-pub fn exit_code(result: SpfResult) -> i32 {
+/// The exit code for an SPF result alone.
+pub fn spf_exit_code(result: SpfResult) -> i32 {
     match result {
         SpfResult::Pass => exit::PASS,
         SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral | SpfResult::None => {
@@ -39,6 +40,16 @@ pub fn exit_code(result: SpfResult) -> i32 {
         }
         SpfResult::PermError => exit::PERMERROR,
         SpfResult::TempError => exit::TEMPERROR,
+    }
+}
+
+/// The exit code for a verdict (same meanings as for SPF alone).
+pub fn exit_code(outcome: Outcome) -> i32 {
+    match outcome {
+        Outcome::Authenticated => exit::PASS,
+        Outcome::NotAuthenticated => exit::NOT_AUTHENTICATED,
+        Outcome::PermError => exit::PERMERROR,
+        Outcome::TempError => exit::TEMPERROR,
     }
 }
 
@@ -103,15 +114,20 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
             return exit::USAGE;
         }
     };
-    let output = runtime.block_on(check_host(plan.resolver.clone(), &plan.request));
-    let report = SpfReport {
+    let verdict = runtime.block_on(verdict::evaluate(plan.resolver.clone(), &plan.request));
+    let report = Report {
         request: &plan.request,
-        output: &output,
+        verdict: &verdict,
     };
     let rendered = match plan.format {
         Format::Text => text::render(&report),
         Format::Json => json::render(&report) + "\n",
-        Format::ReceivedSpf => received_spf::render(&report) + "\n",
+        Format::ReceivedSpf => received_spf::render(&report.spf()) + "\n",
+        Format::AuthResults => format!(
+            "{}\n{}\n",
+            auth_results::render(&report),
+            received_spf::render(&report.spf())
+        ),
     };
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
@@ -124,5 +140,5 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
             return exit::USAGE;
         }
     }
-    exit_code(output.result)
+    exit_code(verdict.outcome)
 }

@@ -12,14 +12,17 @@ use crate::dns::hickory::HickoryResolver;
 use crate::dns::overlay::{Overlay, ZoneData};
 use crate::dns::zone::parse_zone;
 use crate::dns::{RData, normalize_name};
+use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
+use crate::record::dmarc::DmarcMode;
 use crate::record::spf::is_spf_record;
+use crate::verdict::VerdictRequest;
 
-use super::args::{Args, Format};
+use super::args::{Args, DmarcChoice, Format};
 
 /// Everything needed to run one check.
 pub struct Plan {
-    pub request: SpfRequest,
+    pub request: VerdictRequest,
     pub resolver: Arc<dyn Resolver>,
     pub format: Format,
 }
@@ -40,8 +43,38 @@ fn err<T>(msg: impl Into<String>) -> Result<T, InputError> {
 
 impl Plan {
     pub fn build(args: &Args) -> Result<Plan, InputError> {
-        let ip = parse_ip(&args.ip)?;
-        let domain = parse_domain(&args.domain, "DOMAIN")?;
+        // DOMAIN may be left out when --from names the From address: then the one positional
+        // argument is the IP.
+        let (domain_arg, ip_arg) = match (&args.ip, &args.from) {
+            (Some(ip), _) => (Some(args.domain.as_str()), ip.as_str()),
+            (None, Some(_)) => (None, args.domain.as_str()),
+            (None, None) => return err("missing IP (usage: spfcheck [OPTIONS] DOMAIN IP)"),
+        };
+        let ip = parse_ip(ip_arg)?;
+        let from = match &args.from {
+            Some(f) => Some(parse_from(f)?),
+            None => None,
+        };
+        let domain = match (&from, domain_arg) {
+            (Some((_, d)), _) => d.clone(),
+            (None, Some(d)) => parse_domain(d, "DOMAIN")?,
+            (None, None) => return err("missing DOMAIN"),
+        };
+        if let (Some((_, fd)), Some(d)) = (&from, domain_arg)
+            && parse_domain(d, "DOMAIN")? != *fd
+        {
+            return err(format!(
+                "DOMAIN {d:?} differs from the --from domain {fd:?}: give one of them"
+            ));
+        }
+        let dkim = args
+            .dkim
+            .iter()
+            .map(|spec| {
+                DkimResult::parse_simulated(spec)
+                    .map_err(|e| InputError(format!("--dkim {spec:?}: {e}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let helo = match &args.helo {
             Some(h) => parse_domain(h, "--helo")?,
             None => domain.clone(),
@@ -74,6 +107,17 @@ impl Plan {
         // --mail-from, or (null sender) the --helo name.
         let resolver = build_resolver(args, &request.domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
+        let request = VerdictRequest {
+            spf: request,
+            from_domain: domain,
+            from: from.map(|(addr, _)| addr),
+            dkim,
+            mode: match args.dmarc {
+                DmarcChoice::Rfc9989 => DmarcMode::Rfc9989,
+                DmarcChoice::Rfc7489 => DmarcMode::Rfc7489,
+            },
+            pct_sample: args.pct_sample,
+        };
         Ok(Plan {
             request,
             resolver,
@@ -223,6 +267,28 @@ fn parse_mail_from(s: &str) -> Result<String, InputError> {
     })
 }
 
+/// A header From address, `addr@domain` or `Display Name <addr@domain>` (RFC 5322 §3.4);
+/// returns the address and its domain.
+fn parse_from(s: &str) -> Result<(String, String), InputError> {
+    let t = s.trim();
+    let addr = match (t.rfind('<'), t.rfind('>')) {
+        (Some(a), Some(b)) if a < b => &t[a + 1..b],
+        (None, None) => t,
+        _ => return err(format!("--from {s:?}: unbalanced angle brackets")),
+    };
+    let addr = addr.trim();
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return err(format!(
+            "--from {s:?}: expected an address like sales@example.com"
+        ));
+    };
+    if local.is_empty() || local.chars().any(|c| c.is_control() || c == ' ') {
+        return err(format!("--from {s:?}: invalid local-part"));
+    }
+    let domain = parse_domain(domain, "--from")?;
+    Ok((format!("{local}@{domain}"), domain))
+}
+
 fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
@@ -353,5 +419,16 @@ mod tests {
         );
         assert!(parse_nameserver("dns.example").is_err());
         assert!(parse_ip("1.2.3").is_err());
+        assert_eq!(
+            parse_from("Sales <Sales@Brand.Example>").unwrap(),
+            (
+                "Sales@brand.example".to_string(),
+                "brand.example".to_string()
+            )
+        );
+        assert_eq!(parse_from("a@b.example").unwrap().1, "b.example");
+        assert!(parse_from("no-at-sign.example").is_err());
+        assert!(parse_from("x <a@b.example").is_err());
+        assert!(parse_from("@b.example").is_err());
     }
 }

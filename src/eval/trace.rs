@@ -84,6 +84,14 @@ pub enum Event {
     },
     /// The explanation computed for a fail (RFC 7208 §6.2).
     Explanation { text: String, source: String },
+    /// A named stage of an evaluation (e.g. DMARC policy discovery); its steps are children.
+    Step { title: String },
+    /// A remark on a record's tag (DMARC, later DKIM keys): severity and what it means.
+    Diagnostic {
+        tag: String,
+        severity: String,
+        message: String,
+    },
     /// A remark that is not a step (e.g. why a term was skipped).
     Note { text: String },
     /// The result `check_host()` returned for this domain.

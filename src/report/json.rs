@@ -1,10 +1,11 @@
 //! The stable JSON document (`--json`), schema 1:
-//! `{"schema": 1, "spf": {...}, "received_spf": "..."}`. Later capabilities add `dkim`,
-//! `dmarc` and `verdict` beside `spf`; existing fields keep their meaning.
+//! `{"schema": 1, "spf": {...}, "dkim": [...], "dmarc": {...}, "verdict": {...},
+//! "received_spf": "...", "authentication_results": "..."}`. Fields are only ever added;
+//! existing ones keep their meaning.
 
 use serde_json::{Value, json};
 
-use super::{SpfReport, received_spf};
+use super::{Report, SpfReport, auth_results, received_spf};
 
 /// The JSON schema version.
 pub const SCHEMA: u32 = 1;
@@ -29,12 +30,54 @@ pub fn spf_value(report: &SpfReport<'_>) -> Value {
     })
 }
 
-/// The whole document for an SPF-only check.
-pub fn render(report: &SpfReport<'_>) -> String {
+/// The `dmarc` object.
+pub fn dmarc_value(report: &Report<'_>) -> Value {
+    let d = &report.verdict.dmarc;
+    json!({
+        "mode": match d.mode {
+            crate::record::dmarc::DmarcMode::Rfc9989 => "rfc9989",
+            crate::record::dmarc::DmarcMode::Rfc7489 => "rfc7489",
+        },
+        "from_domain": report.request.from_domain,
+        "domain": d.domain,
+        "record": d.record,
+        "org_domain": d.org_domain,
+        "result": d.result,
+        "policy": d.policy,
+        "subdomain_policy": d.subdomain_policy,
+        "nonexistent_policy": d.nonexistent_policy,
+        "applied_policy": d.applied_policy,
+        "policy_source": d.policy_source,
+        "disposition": d.disposition,
+        "spf_aligned": d.spf_aligned,
+        "dkim_aligned": d.dkim_aligned,
+        "alignment": d.alignment,
+        "testing": d.testing,
+        "sampling": d.sampling,
+        "from_domain_exists": d.from_domain_exists,
+        "problem": d.problem,
+        "reason": d.reason,
+        "trace": d.trace,
+    })
+}
+
+/// The whole document.
+pub fn render(report: &Report<'_>) -> String {
+    let v = report.verdict;
     let doc = json!({
         "schema": SCHEMA,
-        "spf": spf_value(report),
-        "received_spf": received_spf::render(report),
+        "spf": spf_value(&report.spf()),
+        "dkim": v.dkim,
+        "dmarc": dmarc_value(report),
+        "verdict": {
+            "from": report.request.from,
+            "from_domain": report.request.from_domain,
+            "outcome": v.outcome,
+            "disposition": v.disposition,
+            "reason": v.reason,
+        },
+        "received_spf": received_spf::render(&report.spf()),
+        "authentication_results": auth_results::render(report),
     });
     // Serializing a `Value` cannot fail (no non-string map keys, no custom Serialize).
     serde_json::to_string_pretty(&doc).unwrap_or_default()

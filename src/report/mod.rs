@@ -1,16 +1,36 @@
-//! Renderings of evaluation results: colored text with the trace tree, the stable JSON
-//! document, and the Received-SPF header (RFC 7208 §9.1). Renderers are pure: they return
-//! strings; the CLI decides where they go and whether color is on.
+//! Renderings of evaluation results: colored text with the verdict and the trace trees, the
+//! stable JSON document, the Authentication-Results header (RFC 8601) and the Received-SPF
+//! header (RFC 7208 §9.1). Renderers are pure: they return strings; the CLI decides where they
+//! go and whether color is on.
 
+pub mod auth_results;
 pub mod json;
 pub mod received_spf;
 pub mod text;
 
 use crate::eval::spf::{SpfOutput, SpfRequest};
+use crate::verdict::{Verdict, VerdictRequest};
 
-/// One SPF check: what was asked and what came out, as the renderers need it.
+/// One SPF check: what was asked and what came out.
 #[derive(Debug, Clone)]
 pub struct SpfReport<'a> {
     pub request: &'a SpfRequest,
     pub output: &'a SpfOutput,
+}
+
+/// A whole verdict: the request and the result.
+#[derive(Debug, Clone)]
+pub struct Report<'a> {
+    pub request: &'a VerdictRequest,
+    pub verdict: &'a Verdict,
+}
+
+impl<'a> Report<'a> {
+    /// The SPF part.
+    pub fn spf(&self) -> SpfReport<'a> {
+        SpfReport {
+            request: &self.request.spf,
+            output: &self.verdict.spf,
+        }
+    }
 }

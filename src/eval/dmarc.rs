@@ -1,0 +1,936 @@
+//! DMARC evaluation: policy discovery (RFC 9989 §4.10 DNS Tree Walk by default; RFC 7489 §6.6.3
+//! with the Public Suffix List for older receivers), Identifier Alignment of the SPF and DKIM
+//! results with the author (header From) domain, policy selection (p, sp, np, t, pct) and the
+//! disposition a receiver would apply. Every `_dmarc` query is in the trace, in order, with why
+//! discovery stopped.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::dns::{Answer, RData, RType, Resolver};
+use crate::eval::dkim::{DkimAuth, DkimResult};
+use crate::eval::lookup::Lookup;
+use crate::eval::spf::SpfResult;
+use crate::eval::trace::{Event, Node};
+use crate::psl;
+use crate::record::dmarc::{self, AlignmentMode, DmarcMode, DmarcRecord, Policy, Psd};
+
+/// At most this many `_dmarc` queries per DNS Tree Walk (RFC 9989 §4.10).
+pub const MAX_TREE_WALK_QUERIES: usize = 8;
+
+/// DMARC results (RFC 8601 §2.7.7 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DmarcResult {
+    Pass,
+    Fail,
+    /// No DMARC policy applies (no record, or discovery ended without one).
+    None,
+    /// A DNS failure prevented a pass or fail (RFC 9989 §5.3.6).
+    TempError,
+    /// The policy record is unusable ("no DMARC processing", RFC 9989 §4.10.1).
+    PermError,
+}
+
+impl DmarcResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DmarcResult::Pass => "pass",
+            DmarcResult::Fail => "fail",
+            DmarcResult::None => "none",
+            DmarcResult::TempError => "temperror",
+            DmarcResult::PermError => "permerror",
+        }
+    }
+}
+
+impl fmt::Display for DmarcResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the receiver does with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Disposition {
+    None,
+    Quarantine,
+    Reject,
+}
+
+impl Disposition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::None => "none",
+            Disposition::Quarantine => "quarantine",
+            Disposition::Reject => "reject",
+        }
+    }
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Policy> for Disposition {
+    fn from(p: Policy) -> Disposition {
+        match p {
+            Policy::None => Disposition::None,
+            Policy::Quarantine => Disposition::Quarantine,
+            Policy::Reject => Disposition::Reject,
+        }
+    }
+}
+
+/// One step down: reject → quarantine → none (RFC 9989 §4.7 `t=y`; RFC 7489 §6.6.4 `pct`).
+fn one_level_below(p: Policy) -> Policy {
+    match p {
+        Policy::Reject => Policy::Quarantine,
+        Policy::Quarantine | Policy::None => Policy::None,
+    }
+}
+
+/// The SPF result as DMARC needs it: the result and the domain it was checked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpfIdentity {
+    pub result: SpfResult,
+    /// The domain of the SPF check: MAIL FROM domain, or HELO for the null sender.
+    pub domain: String,
+    /// True when the HELO identity was checked (null sender).
+    pub helo: bool,
+}
+
+/// The inputs of a DMARC evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmarcRequest {
+    /// The Author Domain (RFC5322.From).
+    pub from_domain: String,
+    pub spf: SpfIdentity,
+    pub dkim: Vec<DkimResult>,
+    pub mode: DmarcMode,
+    /// RFC 7489 `pct` sampling: the message's "random mod 100" value (0..=99). The policy
+    /// applies when `sample < pct` (RFC 7489 §6.3).
+    pub pct_sample: u8,
+    /// Overall time for the DMARC queries.
+    pub deadline: Option<Duration>,
+}
+
+/// One Identifier Alignment check (RFC 9989 §4.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlignmentCheck {
+    /// "spf" or "dkim".
+    pub identifier: String,
+    pub domain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// The underlying authentication result.
+    pub result: String,
+    /// "relaxed" or "strict".
+    pub mode: String,
+    pub aligned: bool,
+    pub why: String,
+}
+
+/// RFC 7489 `pct` sampling, stated deterministically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sampling {
+    pub pct: u8,
+    pub sample: u8,
+    /// `sample < pct`: the policy applies to this message.
+    pub applied: bool,
+}
+
+/// The DMARC outcome with its evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DmarcOutput {
+    pub mode: DmarcMode,
+    pub result: DmarcResult,
+    /// The DMARC Policy Domain: where the applied record was found.
+    pub domain: Option<String>,
+    pub record: Option<String>,
+    /// The Organizational Domain of the Author Domain, when determined.
+    pub org_domain: Option<String>,
+    pub policy: Option<Policy>,
+    pub subdomain_policy: Option<Policy>,
+    pub nonexistent_policy: Option<Policy>,
+    /// The policy selected for this message (from p, sp or np), before `t` and `pct`.
+    pub applied_policy: Option<Policy>,
+    /// Which tag `applied_policy` came from: "p", "sp" or "np".
+    pub policy_source: Option<String>,
+    pub disposition: Disposition,
+    pub spf_aligned: bool,
+    pub dkim_aligned: bool,
+    pub alignment: Vec<AlignmentCheck>,
+    /// `t=y` (RFC 9989).
+    pub testing: bool,
+    pub sampling: Option<Sampling>,
+    /// Whether the Author Domain exists (asked only when np could apply).
+    pub from_domain_exists: Option<bool>,
+    /// Why, for none, permerror and temperror.
+    pub problem: Option<String>,
+    /// The disposition in one sentence.
+    pub reason: String,
+    pub trace: Node,
+}
+
+/// What a `_dmarc` query produced.
+#[derive(Debug, Clone)]
+enum Fetched {
+    Record(Box<(String, DmarcRecord)>),
+    NoRecord,
+    /// Several DMARC records: all discarded (RFC 9989 §4.10 step 2).
+    Multiple(usize),
+    /// One record starting with v=DMARC1 that still fails to parse.
+    Invalid(String),
+    /// A DNS failure.
+    Failure(String),
+}
+
+/// Runs DMARC for the request.
+pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &DmarcRequest) -> DmarcOutput {
+    let mut ev = Evaluator {
+        dns: Lookup::new(resolver, req.deadline),
+        mode: req.mode,
+        cache: HashMap::new(),
+    };
+    ev.run(req).await
+}
+
+struct Evaluator {
+    dns: Lookup,
+    mode: DmarcMode,
+    /// `_dmarc` answers by domain, so repeated walks ask each name once.
+    cache: HashMap<String, Fetched>,
+}
+
+/// The names a DNS Tree Walk visits from `start` (RFC 9989 §4.10): the start, then (x < 8)
+/// its parents one label at a time, or (x >= 8) first the name shortened to 7 labels; at most
+/// eight names.
+pub fn tree_walk_names(start: &str) -> Vec<String> {
+    let labels: Vec<&str> = start.split('.').filter(|l| !l.is_empty()).collect();
+    let mut names = vec![labels.join(".")];
+    let x = labels.len();
+    let mut n = if x >= 8 { 7 } else { x.saturating_sub(1) };
+    while n >= 1 && names.len() < MAX_TREE_WALK_QUERIES {
+        names.push(labels[x - n..].join("."));
+        n -= 1;
+    }
+    names
+}
+
+/// `name` extended by one label of `start` (the "one label below" of RFC 9989 §4.10.2).
+fn one_label_below(start: &str, name: &str) -> String {
+    let start_labels: Vec<&str> = start.split('.').collect();
+    let n = name.split('.').count() + 1;
+    if n > start_labels.len() {
+        return start.to_string();
+    }
+    start_labels[start_labels.len() - n..].join(".")
+}
+
+impl Evaluator {
+    async fn fetch(&mut self, domain: &str, node: &mut Node) -> Fetched {
+        if let Some(f) = self.cache.get(domain) {
+            node.push(Event::Note {
+                text: format!("_dmarc.{domain}: already asked in this evaluation"),
+            });
+            return f.clone();
+        }
+        let qname = format!("_dmarc.{domain}");
+        let answer = self.dns.query(&qname, RType::Txt, node).await;
+        let fetched = if answer.is_failure() {
+            Fetched::Failure(format!("DNS {} for TXT {qname}", answer.kind()))
+        } else {
+            let mut found = Vec::new();
+            for text in answer.records().iter().filter_map(RData::txt_joined) {
+                if dmarc::is_dmarc_record(&text) {
+                    found.push(text);
+                } else {
+                    node.push(Event::Ignored {
+                        text,
+                        reason: "not a DMARC record (does not begin with v=DMARC1)".to_string(),
+                    });
+                }
+            }
+            match found.len() {
+                0 => Fetched::NoRecord,
+                1 => {
+                    let text = found.remove(0);
+                    node.push(Event::Record { text: text.clone() });
+                    match dmarc::parse(&text) {
+                        Ok(record) => {
+                            for d in record.diagnostics_for(self.mode) {
+                                node.push(Event::Diagnostic {
+                                    tag: d.tag,
+                                    severity: d.severity.to_string(),
+                                    message: d.message,
+                                });
+                            }
+                            Fetched::Record(Box::new((text, record)))
+                        }
+                        Err(e) => Fetched::Invalid(format!("{e:?}")),
+                    }
+                }
+                n => {
+                    for text in found {
+                        node.push(Event::Ignored {
+                            text,
+                            reason: format!("one of {n} DMARC records at {qname}: all discarded"),
+                        });
+                    }
+                    Fetched::Multiple(n)
+                }
+            }
+        };
+        self.cache.insert(domain.to_string(), fetched.clone());
+        fetched
+    }
+
+    /// A DNS Tree Walk from `start` (RFC 9989 §4.10): the valid records found, in order,
+    /// stopping at a record with psd=y or psd=n. `skip_start` leaves out the first name
+    /// (policy discovery has asked it already).
+    async fn tree_walk(
+        &mut self,
+        start: &str,
+        node: &mut Node,
+    ) -> Result<Vec<(String, DmarcRecord)>, String> {
+        let mut found = Vec::new();
+        for name in tree_walk_names(start) {
+            match self.fetch(&name, node).await {
+                Fetched::Failure(e) => return Err(e),
+                Fetched::Record(b) => {
+                    let (_, record) = *b;
+                    let stop = record.psd != Psd::U;
+                    found.push((name.clone(), record));
+                    if stop {
+                        node.push(Event::Note {
+                            text: format!("_dmarc.{name} has psd=y or psd=n: the walk stops"),
+                        });
+                        break;
+                    }
+                }
+                Fetched::Multiple(n) => node.push(Event::Note {
+                    text: format!(
+                        "_dmarc.{name}: {n} DMARC records, all discarded (RFC 9989 §4.10 step 2)"
+                    ),
+                }),
+                Fetched::Invalid(e) => node.push(Event::Note {
+                    text: format!("_dmarc.{name}: unusable record ({e}), discarded"),
+                }),
+                Fetched::NoRecord => {}
+            }
+        }
+        Ok(found)
+    }
+
+    /// The Organizational Domain selection of RFC 9989 §4.10.2 over a walk's records.
+    fn select_org(start: &str, found: &[(String, DmarcRecord)]) -> (String, String) {
+        for (name, record) in found {
+            match record.psd {
+                Psd::N => {
+                    return (name.clone(), format!("_dmarc.{name} has psd=n"));
+                }
+                Psd::Y if name != start => {
+                    let org = one_label_below(start, name);
+                    return (org, format!("_dmarc.{name} has psd=y: one label below it"));
+                }
+                _ => {}
+            }
+        }
+        match found.last() {
+            Some((name, _)) => (
+                name.clone(),
+                "the record found at the name with the fewest labels".to_string(),
+            ),
+            None => (
+                start.to_string(),
+                "no record found: the domain itself".to_string(),
+            ),
+        }
+    }
+
+    /// The Organizational Domain of `domain` in the current mode.
+    async fn org_domain(&mut self, domain: &str, node: &mut Node) -> Result<String, String> {
+        match self.mode {
+            DmarcMode::Rfc7489 => {
+                let org = psl::organizational_domain(domain);
+                node.push(Event::Note {
+                    text: format!(
+                        "organizational domain of {domain}: {org} (Public Suffix List, RFC 7489 §3.2)"
+                    ),
+                });
+                Ok(org)
+            }
+            DmarcMode::Rfc9989 => {
+                let mut walk = Node::new(Event::Step {
+                    title: format!(
+                        "DNS Tree Walk for the organizational domain of {domain} (RFC 9989 §4.10.2)"
+                    ),
+                });
+                let result = self.tree_walk(domain, &mut walk).await;
+                let out = match result {
+                    Ok(found) => {
+                        let (org, why) = Self::select_org(domain, &found);
+                        walk.push(Event::Note {
+                            text: format!("organizational domain: {org} ({why})"),
+                        });
+                        Ok(org)
+                    }
+                    Err(e) => {
+                        walk.push(Event::Note {
+                            text: format!("walk failed: {e}"),
+                        });
+                        Err(e)
+                    }
+                };
+                node.children.push(walk);
+                out
+            }
+        }
+    }
+
+    /// Policy discovery; returns the policy domain and record, the org domain if the walk
+    /// determined it, or the reason there is none.
+    async fn discover(&mut self, author: &str, node: &mut Node) -> Discovery {
+        match self.fetch(author, node).await {
+            Fetched::Failure(e) => return Discovery::TempError(e),
+            Fetched::Record(b) => {
+                let (text, record) = *b;
+                node.push(Event::Note {
+                    text: format!("policy record found at the author domain _dmarc.{author}"),
+                });
+                return Discovery::Found {
+                    domain: author.to_string(),
+                    text,
+                    record: Box::new(record),
+                    org: None,
+                };
+            }
+            Fetched::Multiple(n) if self.mode == DmarcMode::Rfc7489 => {
+                // RFC 7489 §6.6.3 step 5: several records end discovery.
+                return Discovery::NotFound(format!(
+                    "{n} DMARC records at _dmarc.{author}: discovery ends (RFC 7489 §6.6.3)"
+                ));
+            }
+            Fetched::Multiple(n) => node.push(Event::Note {
+                text: format!(
+                    "{n} DMARC records at _dmarc.{author}, all discarded (RFC 9989 §4.10 step 2)"
+                ),
+            }),
+            Fetched::Invalid(e) => node.push(Event::Note {
+                text: format!("unusable record at _dmarc.{author} ({e}), discarded"),
+            }),
+            Fetched::NoRecord => {}
+        }
+        match self.mode {
+            DmarcMode::Rfc7489 => {
+                let org = psl::organizational_domain(author);
+                if org == author {
+                    return Discovery::NotFound(format!(
+                        "no DMARC record at _dmarc.{author}, which is its own organizational domain"
+                    ));
+                }
+                node.push(Event::Note {
+                    text: format!(
+                        "no record at the author domain: asking its organizational domain {org} (Public Suffix List, RFC 7489 §6.6.3 step 3)"
+                    ),
+                });
+                match self.fetch(&org, node).await {
+                    Fetched::Failure(e) => Discovery::TempError(e),
+                    Fetched::Record(b) => {
+                        let (text, record) = *b;
+                        Discovery::Found {
+                            domain: org.clone(),
+                            text,
+                            record: Box::new(record),
+                            org: Some(org),
+                        }
+                    }
+                    Fetched::Multiple(n) => Discovery::NotFound(format!(
+                        "{n} DMARC records at _dmarc.{org}: discovery ends (RFC 7489 §6.6.3 step 5)"
+                    )),
+                    Fetched::Invalid(e) => {
+                        Discovery::NotFound(format!("unusable record at _dmarc.{org}: {e}"))
+                    }
+                    Fetched::NoRecord => Discovery::NotFound(format!(
+                        "no DMARC record at _dmarc.{author} or _dmarc.{org}"
+                    )),
+                }
+            }
+            DmarcMode::Rfc9989 => {
+                node.push(Event::Note {
+                    text: "no record at the author domain: DNS Tree Walk (RFC 9989 §4.10.1)"
+                        .to_string(),
+                });
+                // The walk from the author domain: its first name (the author) is cached.
+                let found = match self.tree_walk(author, node).await {
+                    Ok(f) => f,
+                    Err(e) => return Discovery::TempError(e),
+                };
+                let (org, why) = Self::select_org(author, &found);
+                node.push(Event::Note {
+                    text: format!("organizational domain: {org} ({why})"),
+                });
+                let at_org = found.iter().find(|(n, _)| *n == org);
+                let psd = found.iter().find(|(_, r)| r.psd == Psd::Y);
+                match at_org.or(psd) {
+                    Some((name, record)) => {
+                        let text = match self.cache.get(name) {
+                            Some(Fetched::Record(b)) => b.0.clone(),
+                            _ => String::new(),
+                        };
+                        Discovery::Found {
+                            domain: name.clone(),
+                            text,
+                            record: Box::new(record.clone()),
+                            org: Some(org),
+                        }
+                    }
+                    None => Discovery::NotFound(format!(
+                        "no DMARC policy record for {author}, its organizational domain or a public suffix domain"
+                    )),
+                }
+            }
+        }
+    }
+
+    async fn run(&mut self, req: &DmarcRequest) -> DmarcOutput {
+        let author = req.from_domain.trim_end_matches('.').to_ascii_lowercase();
+        let mut root = Node::new(Event::Step {
+            title: format!("DMARC for {author} ({})", self.mode),
+        });
+        let mut out = DmarcOutput {
+            mode: self.mode,
+            result: DmarcResult::None,
+            domain: None,
+            record: None,
+            org_domain: None,
+            policy: None,
+            subdomain_policy: None,
+            nonexistent_policy: None,
+            applied_policy: None,
+            policy_source: None,
+            disposition: Disposition::None,
+            spf_aligned: false,
+            dkim_aligned: false,
+            alignment: Vec::new(),
+            testing: false,
+            sampling: None,
+            from_domain_exists: None,
+            problem: None,
+            reason: String::new(),
+            trace: Node::new(Event::Note {
+                text: String::new(),
+            }),
+        };
+
+        // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+        let mut disc = Node::new(Event::Step {
+            title: match self.mode {
+                DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
+                DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
+            },
+        });
+        let discovery = self.discover(&author, &mut disc).await;
+        root.children.push(disc);
+        let (policy_domain, record) = match discovery {
+            Discovery::TempError(e) => {
+                out.result = DmarcResult::TempError;
+                out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
+                out.problem = Some(e);
+                return finish(out, root);
+            }
+            Discovery::NotFound(why) => {
+                out.result = DmarcResult::None;
+                out.reason = format!("no DMARC policy applies: {why}");
+                out.problem = Some(why);
+                return finish(out, root);
+            }
+            Discovery::Found {
+                domain,
+                text,
+                record,
+                org,
+            } => {
+                out.domain = Some(domain.clone());
+                out.record = Some(text);
+                out.org_domain = org;
+                (domain, *record)
+            }
+        };
+
+        // 2. The policies the record states (RFC 9989 §4.7, §4.10.1; RFC 7489 §6.3, §6.6.3).
+        let effective = match record.effective_policy(self.mode) {
+            Ok(e) => e,
+            Err(problem) => {
+                out.result = DmarcResult::PermError;
+                out.problem = Some(format!("_dmarc.{policy_domain}: {problem}"));
+                out.reason = format!(
+                    "the DMARC record at _dmarc.{policy_domain} is unusable ({problem}); no policy applied"
+                );
+                return finish(out, root);
+            }
+        };
+        if effective.as_if_p_none {
+            root.push(Event::Note {
+                text: format!(
+                    "policy tags invalid but rua is valid: treated as p=none ({})",
+                    match self.mode {
+                        DmarcMode::Rfc9989 => "RFC 9989 §4.10.1",
+                        DmarcMode::Rfc7489 => "RFC 7489 §6.6.3",
+                    }
+                ),
+            });
+        }
+        out.policy = Some(effective.p);
+        out.subdomain_policy = Some(effective.sp);
+        if self.mode == DmarcMode::Rfc9989 {
+            out.nonexistent_policy = Some(effective.np);
+            out.testing = record.t;
+        }
+
+        // 3. Identifier Alignment (RFC 9989 §4.4, §4.10.2; RFC 7489 §3.1).
+        let mut align = Node::new(Event::Step {
+            title: "identifier alignment".to_string(),
+        });
+        let mut alignment_errors = Vec::new();
+        let spf_mode = record.aspf;
+        let spf_check = self
+            .align(
+                "spf",
+                &req.spf.domain,
+                None,
+                req.spf.result.as_str(),
+                req.spf.result == SpfResult::Pass,
+                &author,
+                spf_mode,
+                &mut align,
+            )
+            .await;
+        match spf_check {
+            Ok(c) => {
+                out.spf_aligned = c.aligned;
+                out.alignment.push(c);
+            }
+            Err(e) => alignment_errors.push(e),
+        }
+        for d in &req.dkim {
+            let check = self
+                .align(
+                    "dkim",
+                    &d.domain,
+                    d.selector.clone(),
+                    d.result.as_str(),
+                    d.result == DkimAuth::Pass,
+                    &author,
+                    record.adkim,
+                    &mut align,
+                )
+                .await;
+            match check {
+                Ok(c) => {
+                    out.dkim_aligned |= c.aligned;
+                    out.alignment.push(c);
+                }
+                Err(e) => alignment_errors.push(e),
+            }
+        }
+        if req.dkim.is_empty() {
+            align.push(Event::Note {
+                text: "no DKIM signature".to_string(),
+            });
+        }
+        root.children.push(align);
+
+        // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
+        if out.spf_aligned || out.dkim_aligned {
+            out.result = DmarcResult::Pass;
+            let by: Vec<&str> = out
+                .alignment
+                .iter()
+                .filter(|c| c.aligned)
+                .map(|c| c.identifier.as_str())
+                .collect();
+            out.reason = format!(
+                "DMARC pass: {} passed aligned with {author}; delivered",
+                by.join(" and ").to_uppercase()
+            );
+            return finish(out, root);
+        }
+        let temp_inputs = req.spf.result == SpfResult::TempError
+            || req.dkim.iter().any(|d| d.result == DkimAuth::TempError);
+        if temp_inputs || !alignment_errors.is_empty() {
+            let mut why: Vec<String> = alignment_errors;
+            if req.spf.result == SpfResult::TempError {
+                why.push("SPF temperror".to_string());
+            }
+            if req.dkim.iter().any(|d| d.result == DkimAuth::TempError) {
+                why.push("DKIM temperror".to_string());
+            }
+            out.result = DmarcResult::TempError;
+            out.reason = format!(
+                "DMARC could not pass or fail ({}); no policy applied (RFC 9989 §5.3.6)",
+                why.join("; ")
+            );
+            out.problem = Some(why.join("; "));
+            return finish(out, root);
+        }
+        out.result = DmarcResult::Fail;
+
+        // 5. Which policy (RFC 9989 §4.10.1: p for the policy domain itself, sp for existing
+        // subdomains, np for non-existent ones; RFC 7489 §6.6.3: p or sp).
+        let mut select = Node::new(Event::Step {
+            title: "policy selection".to_string(),
+        });
+        let (applied, source) = if author == policy_domain {
+            (effective.p, "p")
+        } else if self.mode == DmarcMode::Rfc9989 {
+            match self.exists(&author, &mut select).await {
+                Err(e) => {
+                    root.children.push(select);
+                    out.result = DmarcResult::TempError;
+                    out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
+                    out.problem = Some(e);
+                    return finish(out, root);
+                }
+                Ok(true) => {
+                    out.from_domain_exists = Some(true);
+                    (effective.sp, if record.sp.is_some() { "sp" } else { "p" })
+                }
+                Ok(false) => {
+                    out.from_domain_exists = Some(false);
+                    let src = if record.np.is_some() {
+                        "np"
+                    } else if record.sp.is_some() {
+                        "sp"
+                    } else {
+                        "p"
+                    };
+                    (effective.np, src)
+                }
+            }
+        } else {
+            (effective.sp, if record.sp.is_some() { "sp" } else { "p" })
+        };
+        select.push(Event::Note {
+            text: format!("{source}={applied} applies to {author} (policy domain {policy_domain})"),
+        });
+        out.applied_policy = Some(applied);
+        out.policy_source = Some(source.to_string());
+
+        // 6. Testing and sampling.
+        let mut enacted = applied;
+        let mut softened = None;
+        if self.mode == DmarcMode::Rfc9989 && record.t && applied != Policy::None {
+            enacted = one_level_below(applied);
+            softened = Some(format!(
+                "t=y (testing): one level below, {enacted} (RFC 9989 §4.7)"
+            ));
+        }
+        if self.mode == DmarcMode::Rfc7489 {
+            let pct = record.pct.unwrap_or(100);
+            let applies = req.pct_sample < pct;
+            out.sampling = Some(Sampling {
+                pct,
+                sample: req.pct_sample,
+                applied: applies,
+            });
+            select.push(Event::Note {
+                text: format!(
+                    "pct={pct}: the policy applies to {pct}% of failing mail; sample {} {} (RFC 7489 §6.6.4)",
+                    req.pct_sample,
+                    if applies { "< pct: applied" } else { ">= pct: not applied" }
+                ),
+            });
+            if !applies && applied != Policy::None {
+                enacted = one_level_below(applied);
+                softened = Some(format!(
+                    "pct={pct}, sample {}: not sampled, one level below, {enacted} (RFC 7489 §6.6.4)",
+                    req.pct_sample
+                ));
+            }
+        }
+        if let Some(s) = &softened {
+            select.push(Event::Note { text: s.clone() });
+        }
+        root.children.push(select);
+        out.disposition = enacted.into();
+        let not_aligned = "neither SPF nor DKIM passed aligned";
+        out.reason = match &softened {
+            None => format!(
+                "DMARC fail: {not_aligned} with {author}; {source}={applied} from _dmarc.{policy_domain}: {}",
+                disposition_word(out.disposition)
+            ),
+            Some(s) => format!(
+                "DMARC fail: {not_aligned} with {author}; {source}={applied} from _dmarc.{policy_domain}, but {s}: {}",
+                disposition_word(out.disposition)
+            ),
+        };
+        finish(out, root)
+    }
+
+    /// Checks one authenticated identifier against the author domain.
+    #[allow(clippy::too_many_arguments)]
+    async fn align(
+        &mut self,
+        identifier: &str,
+        domain: &str,
+        selector: Option<String>,
+        result: &str,
+        passed: bool,
+        author: &str,
+        mode: AlignmentMode,
+        node: &mut Node,
+    ) -> Result<AlignmentCheck, String> {
+        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+        let mode_word = match mode {
+            AlignmentMode::Relaxed => "relaxed",
+            AlignmentMode::Strict => "strict",
+        };
+        let mut check = AlignmentCheck {
+            identifier: identifier.to_string(),
+            domain: domain.clone(),
+            selector,
+            result: result.to_string(),
+            mode: mode_word.to_string(),
+            aligned: false,
+            why: String::new(),
+        };
+        let label = identifier.to_uppercase();
+        if !passed {
+            check.why = format!("{label} {result} for {domain}: only a pass can align");
+        } else if domain == author {
+            check.aligned = true;
+            check.why = format!("{label} pass for {domain}, the author domain itself");
+        } else if mode == AlignmentMode::Strict {
+            check.why =
+                format!("{label} pass for {domain}, but strict alignment needs exactly {author}");
+        } else {
+            // Relaxed: the same Organizational Domain (RFC 9989 §4.4, §3.2.10.1).
+            let a = self.org_domain(author, node).await?;
+            let b = self.org_domain(&domain, node).await?;
+            check.aligned = a == b;
+            check.why = if check.aligned {
+                format!(
+                    "{label} pass for {domain}: same organizational domain {a} as {author} (relaxed)"
+                )
+            } else {
+                format!(
+                    "{label} pass for {domain} (organizational domain {b}), not aligned with {author} (organizational domain {a})"
+                )
+            };
+        }
+        node.push(Event::Note {
+            text: format!(
+                "{}: {}",
+                if check.aligned {
+                    "aligned"
+                } else {
+                    "not aligned"
+                },
+                check.why
+            ),
+        });
+        Ok(check)
+    }
+
+    /// Whether a domain exists: RFC 9989 §3.2.13 calls a domain non-existent when A, AAAA
+    /// and MX all answer NXDOMAIN or NODATA.
+    async fn exists(&mut self, domain: &str, node: &mut Node) -> Result<bool, String> {
+        node.push(Event::Note {
+            text: format!(
+                "{domain} is a subdomain of the policy domain: does it exist? (A, AAAA, MX; RFC 9989 §3.2.13)"
+            ),
+        });
+        for rtype in [RType::A, RType::Aaaa, RType::Mx] {
+            let answer: Answer = self.dns.query(domain, rtype, node).await;
+            if answer.is_failure() {
+                return Err(format!("DNS {} for {rtype} {domain}", answer.kind()));
+            }
+            if !answer.is_void() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+enum Discovery {
+    Found {
+        domain: String,
+        text: String,
+        record: Box<DmarcRecord>,
+        org: Option<String>,
+    },
+    NotFound(String),
+    TempError(String),
+}
+
+fn disposition_word(d: Disposition) -> &'static str {
+    match d {
+        Disposition::None => "delivered (disposition none)",
+        Disposition::Quarantine => "quarantined",
+        Disposition::Reject => "rejected",
+    }
+}
+
+fn finish(mut out: DmarcOutput, mut root: Node) -> DmarcOutput {
+    root.push(Event::Result {
+        result: out.result.to_string(),
+        reason: Some(out.reason.clone()),
+    });
+    out.trace = root;
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tree_walk_names_follow_rfc9989_4_10() {
+        assert_eq!(
+            tree_walk_names("a.mail.example.com"),
+            [
+                "a.mail.example.com",
+                "mail.example.com",
+                "example.com",
+                "com"
+            ]
+        );
+        // The RFC's own example: eight queries for a 13-label name.
+        assert_eq!(
+            tree_walk_names("a.b.c.d.e.f.g.h.i.j.mail.example.com"),
+            [
+                "a.b.c.d.e.f.g.h.i.j.mail.example.com",
+                "g.h.i.j.mail.example.com",
+                "h.i.j.mail.example.com",
+                "i.j.mail.example.com",
+                "j.mail.example.com",
+                "mail.example.com",
+                "example.com",
+                "com"
+            ]
+        );
+        let eight = tree_walk_names("a.b.c.d.e.f.example.com");
+        assert_eq!(eight.len(), 8);
+        assert_eq!(eight[1], "b.c.d.e.f.example.com");
+        assert!(tree_walk_names("h.g.f.e.d.c.b.a.example.com").len() <= MAX_TREE_WALK_QUERIES);
+    }
+
+    #[test]
+    fn one_label_below_psd() {
+        assert_eq!(one_label_below("a.mail.example.com", "com"), "example.com");
+        assert_eq!(
+            one_label_below("mail.example.com", "example.com"),
+            "mail.example.com"
+        );
+    }
+}

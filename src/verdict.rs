@@ -1,0 +1,106 @@
+//! The receiver's verdict: SPF for the envelope, the DKIM results, then DMARC alignment with
+//! the header From domain, ending in a disposition (none, quarantine, reject) and whether the
+//! message counts as authenticated. This is what `spfcheck DOMAIN IP` answers.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::dns::Resolver;
+use crate::eval::dkim::DkimResult;
+use crate::eval::dmarc::{self, Disposition, DmarcOutput, DmarcRequest, DmarcResult, SpfIdentity};
+use crate::eval::spf::{self, SpfOutput, SpfRequest, SpfResult};
+use crate::record::dmarc::DmarcMode;
+
+/// Everything a receiver knows about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictRequest {
+    pub spf: SpfRequest,
+    /// The Author Domain (RFC5322.From).
+    pub from_domain: String,
+    /// The From address as given, if any.
+    pub from: Option<String>,
+    pub dkim: Vec<DkimResult>,
+    pub mode: DmarcMode,
+    /// RFC 7489 `pct` sample (0..=99).
+    pub pct_sample: u8,
+}
+
+/// The overall outcome, which the exit code reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// DMARC pass; or, with no DMARC policy, SPF pass.
+    Authenticated,
+    /// DMARC fail (whatever the disposition); or, with no DMARC policy, SPF not pass.
+    NotAuthenticated,
+    /// The published policy is broken (DMARC permerror; or no DMARC and SPF permerror).
+    PermError,
+    /// A DNS failure prevented a result.
+    TempError,
+}
+
+/// The verdict with all its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub spf: SpfOutput,
+    pub dkim: Vec<DkimResult>,
+    pub dmarc: DmarcOutput,
+    pub disposition: Disposition,
+    pub outcome: Outcome,
+    /// One sentence: why this disposition.
+    pub reason: String,
+}
+
+/// Evaluates SPF, then DMARC over the SPF and DKIM results.
+pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verdict {
+    let spf = spf::check_host(resolver.clone(), &req.spf).await;
+    let dmarc_req = DmarcRequest {
+        from_domain: req.from_domain.clone(),
+        spf: SpfIdentity {
+            result: spf.result,
+            domain: req.spf.domain.clone(),
+            helo: req.spf.mail_from.is_empty(),
+        },
+        dkim: req.dkim.clone(),
+        mode: req.mode,
+        pct_sample: req.pct_sample,
+        deadline: req.spf.limits.deadline,
+    };
+    let dmarc = dmarc::evaluate(resolver, &dmarc_req).await;
+    let outcome = match dmarc.result {
+        DmarcResult::Pass => Outcome::Authenticated,
+        DmarcResult::Fail => Outcome::NotAuthenticated,
+        DmarcResult::PermError => Outcome::PermError,
+        DmarcResult::TempError => Outcome::TempError,
+        DmarcResult::None => match spf.result {
+            SpfResult::Pass => Outcome::Authenticated,
+            SpfResult::PermError => Outcome::PermError,
+            SpfResult::TempError => Outcome::TempError,
+            _ => Outcome::NotAuthenticated,
+        },
+    };
+    let reason = match dmarc.result {
+        DmarcResult::None => format!(
+            "{}; SPF {} for {}: {}",
+            dmarc.reason,
+            spf.result,
+            req.spf.domain,
+            match outcome {
+                Outcome::Authenticated => "authenticated by SPF alone",
+                Outcome::NotAuthenticated => "not authenticated; delivered by local policy",
+                Outcome::PermError => "the SPF policy is broken",
+                Outcome::TempError => "SPF could not be evaluated",
+            }
+        ),
+        _ => dmarc.reason.clone(),
+    };
+    Verdict {
+        disposition: dmarc.disposition,
+        spf,
+        dkim: req.dkim.clone(),
+        dmarc,
+        outcome,
+        reason,
+    }
+}
