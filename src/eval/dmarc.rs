@@ -275,7 +275,7 @@ impl Evaluator {
                             }
                             Fetched::Record(Box::new((text, record)))
                         }
-                        Err(e) => Fetched::Invalid(format!("{e:?}")),
+                        Err(e) => Fetched::Invalid(e.to_string()),
                     }
                 }
                 n => {
