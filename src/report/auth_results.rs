@@ -5,7 +5,7 @@ use crate::eval::dkim::DkimAuth;
 use crate::eval::dmarc::DmarcResult;
 use crate::eval::spf::SpfResult;
 
-use super::Report;
+use super::{Report, comment_text};
 
 /// Renders `Authentication-Results: authserv-id; spf=…; dkim=…; dmarc=…` on one line.
 pub fn render(report: &Report<'_>) -> String {
@@ -43,7 +43,7 @@ pub fn render(report: &Report<'_>) -> String {
     parts.push(format!(
         "spf={} ({}) {spf_prop}",
         v.spf.result,
-        comment(&spf_comment)
+        comment_text(&spf_comment)
     ));
 
     let signatures: Vec<_> = v
@@ -80,7 +80,7 @@ pub fn render(report: &Report<'_>) -> String {
         }
         _ => {
             if let Some(p) = &dm.problem {
-                dmarc.push_str(&format!(" ({})", comment(p)));
+                dmarc.push_str(&format!(" ({})", comment_text(p)));
             }
         }
     }
@@ -105,21 +105,4 @@ fn authserv_id(receiver: &str) -> String {
     } else {
         "unknown".to_string()
     }
-}
-
-/// Comment text (RFC 5322 ctext): parentheses and backslashes escaped, other non-printables
-/// replaced.
-fn comment(c: &str) -> String {
-    let mut s = String::new();
-    for ch in c.chars() {
-        match ch {
-            '(' | ')' | '\\' => {
-                s.push('\\');
-                s.push(ch);
-            }
-            c if c.is_ascii_graphic() || c == ' ' => s.push(c),
-            _ => s.push('?'),
-        }
-    }
-    s
 }

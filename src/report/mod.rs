@@ -34,3 +34,20 @@ impl<'a> Report<'a> {
         }
     }
 }
+
+/// Header comment text (RFC 5322 §3.2.2 ctext): parentheses and backslashes escaped, anything
+/// not printable ASCII replaced by "?". Shared by Received-SPF and Authentication-Results.
+pub fn comment_text(c: &str) -> String {
+    let mut s = String::new();
+    for ch in c.chars() {
+        match ch {
+            '(' | ')' | '\\' => {
+                s.push('\\');
+                s.push(ch);
+            }
+            c if c.is_ascii_graphic() || c == ' ' => s.push(c),
+            _ => s.push('?'),
+        }
+    }
+    s
+}

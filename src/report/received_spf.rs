@@ -3,7 +3,7 @@
 
 use crate::eval::spf::SpfResult;
 
-use super::SpfReport;
+use super::{SpfReport, comment_text};
 
 /// Renders `Received-SPF: …` (one line; no folding).
 pub fn render(report: &SpfReport<'_>) -> String {
@@ -89,22 +89,6 @@ fn value(v: &str) -> String {
         q.push('"');
         q
     }
-}
-
-/// Comment text: parentheses and backslashes escaped, non-printable characters replaced.
-fn comment_text(c: &str) -> String {
-    let mut s = String::new();
-    for ch in c.chars() {
-        match ch {
-            '(' | ')' | '\\' => {
-                s.push('\\');
-                s.push(ch);
-            }
-            c if c.is_ascii_graphic() || c == ' ' => s.push(c),
-            _ => s.push('?'),
-        }
-    }
-    s
 }
 
 #[cfg(test)]
