@@ -17,7 +17,7 @@ use crate::eval::lookup::Lookup;
 use crate::eval::spf::SpfResult;
 use crate::eval::trace::{Event, Node};
 use crate::psl;
-use crate::record::dmarc::{self, AlignmentMode, DmarcMode, DmarcRecord, Policy, Psd};
+use crate::record::dmarc::{self, AlignmentMode, Diagnostic, DmarcMode, DmarcRecord, Policy, Psd};
 
 /// At most this many `_dmarc` queries per DNS Tree Walk (RFC 9989 §4.10).
 pub const MAX_TREE_WALK_QUERIES: usize = 8;
@@ -155,6 +155,8 @@ pub struct DmarcOutput {
     /// The DMARC Policy Domain: where the applied record was found.
     pub domain: Option<String>,
     pub record: Option<String>,
+    /// Remarks on the applied record (invalid, unknown, removed tags) for this mode.
+    pub diagnostics: Vec<Diagnostic>,
     /// The Organizational Domain of the Author Domain, when determined.
     pub org_domain: Option<String>,
     pub policy: Option<Policy>,
@@ -511,6 +513,7 @@ impl Evaluator {
             result: DmarcResult::None,
             domain: None,
             record: None,
+            diagnostics: Vec::new(),
             org_domain: None,
             policy: None,
             subdomain_policy: None,
@@ -561,6 +564,7 @@ impl Evaluator {
             } => {
                 out.domain = Some(domain.clone());
                 out.record = Some(text);
+                out.diagnostics = record.diagnostics_for(self.mode);
                 out.org_domain = org;
                 (domain, *record)
             }

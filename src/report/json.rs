@@ -41,6 +41,7 @@ pub fn dmarc_value(report: &Report<'_>) -> Value {
         "from_domain": report.request.from_domain,
         "domain": d.domain,
         "record": d.record,
+        "diagnostics": d.diagnostics,
         "org_domain": d.org_domain,
         "result": d.result,
         "policy": d.policy,
