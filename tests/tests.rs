@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod dmarc;
 mod dns_backend;
 mod spf_rules;
 mod spf_suite;

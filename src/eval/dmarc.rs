@@ -845,24 +845,23 @@ impl Evaluator {
         Ok(check)
     }
 
-    /// Whether a domain exists: RFC 9989 §3.2.13 calls a domain non-existent when A, AAAA
-    /// and MX all answer NXDOMAIN or NODATA.
+    /// Whether a domain exists. RFC 9989 §3.2.13 takes the meaning of RFC 8020: "if the
+    /// response code received for a query for a domain name is NXDOMAIN, then the domain name
+    /// and any possible subdomains do not exist". So one query decides: NXDOMAIN means
+    /// non-existent; NOERROR, with records or without (NODATA, e.g. a name with only TXT
+    /// records, or an empty non-terminal), means it exists. (The "no A, AAAA or MX" test is
+    /// RFC 9091's experimental definition, which RFC 9989 does not keep.)
     async fn exists(&mut self, domain: &str, node: &mut Node) -> Result<bool, String> {
         node.push(Event::Note {
             text: format!(
-                "{domain} is a subdomain of the policy domain: does it exist? (A, AAAA, MX; RFC 9989 §3.2.13)"
+                "{domain} is a subdomain of the policy domain: does it exist? (NXDOMAIN means no; RFC 9989 §3.2.13, RFC 8020)"
             ),
         });
-        for rtype in [RType::A, RType::Aaaa, RType::Mx] {
-            let answer: Answer = self.dns.query(domain, rtype, node).await;
-            if answer.is_failure() {
-                return Err(format!("DNS {} for {rtype} {domain}", answer.kind()));
-            }
-            if !answer.is_void() {
-                return Ok(true);
-            }
+        let answer: Answer = self.dns.query(domain, RType::A, node).await;
+        if answer.is_failure() {
+            return Err(format!("DNS {} for A {domain}", answer.kind()));
         }
-        Ok(false)
+        Ok(answer != Answer::NxDomain)
     }
 }
 
