@@ -18,6 +18,9 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+/// The TTL of records when the file states none (no TTL field, `$TTL` or earlier TTL).
+pub const DEFAULT_TTL: u32 = 3600;
+
 use super::{RData, Record};
 
 /// A zone-file error: 1-based line and what was expected there. Line 0 means the `origin`
@@ -783,15 +786,9 @@ impl State {
                 self.last_ttl = Some(t);
                 t
             }
-            None => match self.default_ttl.or(self.last_ttl) {
-                Some(t) => t,
-                None => {
-                    return err(
-                        e.line,
-                        "missing TTL: this record has none and no $TTL line or earlier TTL precedes it",
-                    );
-                }
-            },
+            // No TTL, no $TTL and no earlier TTL: RFC 1035 leaves it undefined and BIND falls
+            // back to a default; zone snippets for dry runs often omit it, so use one hour.
+            None => self.default_ttl.or(self.last_ttl).unwrap_or(DEFAULT_TTL),
         };
 
         let rest: Vec<&Token> = toks.collect();
@@ -1143,9 +1140,9 @@ mod tests {
         let recs = parse("$TTL 1d\na 1w2d3h4m5s A 192.0.2.1\nb A 192.0.2.1\n");
         assert_eq!(recs[0].ttl, 604_800 + 2 * 86_400 + 3 * 3600 + 4 * 60 + 5);
         assert_eq!(recs[1].ttl, 86_400);
-        let e = parse_err("\n\na A 192.0.2.1\n");
-        assert_eq!(e.line, 3);
-        assert!(e.message.contains("missing TTL"), "{e}");
+        // No TTL anywhere: the default hour.
+        let recs = parse("\n\na A 192.0.2.1\n");
+        assert_eq!(recs[0].ttl, DEFAULT_TTL);
         let e = parse_err("$TTL 1x\n");
         assert_eq!(
             e.to_string(),

@@ -201,6 +201,7 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &DmarcRequest) -> DmarcO
         dns: Lookup::new(resolver, req.deadline),
         mode: req.mode,
         cache: HashMap::new(),
+        orgs: HashMap::new(),
     };
     ev.run(req).await
 }
@@ -210,6 +211,8 @@ struct Evaluator {
     mode: DmarcMode,
     /// `_dmarc` answers by domain, so repeated walks ask each name once.
     cache: HashMap<String, Fetched>,
+    /// Organizational Domains determined so far, by domain.
+    orgs: HashMap<String, String>,
 }
 
 /// The names a DNS Tree Walk visits from `start` (RFC 9989 §4.10): the start, then (x < 8)
@@ -360,6 +363,15 @@ impl Evaluator {
 
     /// The Organizational Domain of `domain` in the current mode.
     async fn org_domain(&mut self, domain: &str, node: &mut Node) -> Result<String, String> {
+        if let Some(org) = self.orgs.get(domain) {
+            return Ok(org.clone());
+        }
+        let org = self.find_org_domain(domain, node).await?;
+        self.orgs.insert(domain.to_string(), org.clone());
+        Ok(org)
+    }
+
+    async fn find_org_domain(&mut self, domain: &str, node: &mut Node) -> Result<String, String> {
         match self.mode {
             DmarcMode::Rfc7489 => {
                 let org = psl::organizational_domain(domain);
@@ -652,6 +664,9 @@ impl Evaluator {
             });
         }
         root.children.push(align);
+        if out.org_domain.is_none() {
+            out.org_domain = self.orgs.get(&author).cloned();
+        }
 
         // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
         if out.spf_aligned || out.dkim_aligned {
