@@ -4,21 +4,18 @@
 //! silence). Every scenario runs the built binary against the in-process test DNS server
 //! (127.0.0.1 only) serving `testdata/zones/scenarios.zone`, and checks text and JSON output.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{RData, Record};
 
-use crate::common::{SilentDns, TestDns, rec, txt};
+use crate::common::{SilentDns, TestDns, rec, run_spfcheck, txt};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/zones/scenarios.zone");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed/seed.zone");
 
 /// A run longer than this is killed and fails the test (nothing here should come close).
-const HARD_LIMIT: Duration = Duration::from_secs(20);
 
 /// What one run of the binary produced.
 struct Out {
@@ -46,46 +43,14 @@ impl Out {
 
 /// Runs the binary with `args` (NO_COLOR set), killing it after [`HARD_LIMIT`].
 fn run(args: &[&str]) -> Out {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spfcheck"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the spfcheck binary");
-    // Drain the pipes on threads so a large output cannot block the child.
-    let mut so = child.stdout.take().expect("piped stdout");
-    let mut se = child.stderr.take().expect("piped stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = so.read_to_end(&mut b);
-        b
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = se.read_to_end(&mut b);
-        b
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for spfcheck") {
-            break s;
-        }
-        if start.elapsed() > HARD_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("spfcheck {args:?} still running after {HARD_LIMIT:?}: killed (a hang)");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let elapsed = start.elapsed();
-    let stdout = String::from_utf8(out_t.join().expect("stdout reader")).expect("UTF-8 stdout");
-    let stderr = String::from_utf8(err_t.join().expect("stderr reader")).expect("UTF-8 stderr");
+    let ran = run_spfcheck(args);
+    let elapsed = ran.elapsed;
+    let status_code = ran.code;
+    let stdout = String::from_utf8(ran.stdout).expect("UTF-8 stdout");
+    let stderr = String::from_utf8(ran.stderr).expect("UTF-8 stderr");
     let out = Out {
         args: args.iter().map(|s| s.to_string()).collect(),
-        // No exit code means a signal: a crash, which no test accepts.
-        code: status.code().unwrap_or(-1),
+        code: status_code,
         stdout,
         stderr,
         elapsed,

@@ -9,24 +9,20 @@
 //! text and header form, and hostile DMARC records served by the server.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::Value;
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{RData, Record};
 
-use crate::common::{TestDns, rec, txt};
+use crate::common::{TestDns, rec, run_spfcheck, txt};
 
 const ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenarios.zone");
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenarios.yml");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed/seed.zone");
 
 /// A run longer than this is killed and counts as a hang.
-const HARD_LIMIT: Duration = Duration::from_secs(20);
 
 /// One scenario of `scenarios.yml` (the file's header explains the fields).
 #[derive(Debug, Deserialize)]
@@ -107,44 +103,12 @@ impl Out {
 /// Runs the binary with `args` (NO_COLOR set), killing it after [`HARD_LIMIT`]. Output that is
 /// not UTF-8 is kept lossily (and would fail the checks that read it).
 fn run(args: &[String]) -> Out {
-    let start = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_spfcheck"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the spfcheck binary");
-    let mut so = child.stdout.take().expect("piped stdout");
-    let mut se = child.stderr.take().expect("piped stderr");
-    let out_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = so.read_to_end(&mut b);
-        b
-    });
-    let err_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = se.read_to_end(&mut b);
-        b
-    });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for spfcheck") {
-            break s;
-        }
-        if start.elapsed() > HARD_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("spfcheck {args:?} still running after {HARD_LIMIT:?}: killed (a hang)");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout reader")).into_owned();
-    let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr reader")).into_owned();
+    let ran = run_spfcheck(args);
+    let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
     Out {
         args: args.to_vec(),
-        // No exit code means a signal: a crash.
-        code: status.code().unwrap_or(-1),
+        code: ran.code,
         stdout,
         stderr,
     }

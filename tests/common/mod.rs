@@ -14,8 +14,11 @@
 // Not every test module uses every helper.
 #![allow(dead_code)]
 
+mod bin;
 mod dns_server;
 
+#[allow(unused_imports)]
+pub use bin::{HARD_LIMIT, Ran, run_spfcheck};
 #[allow(unused_imports)]
 pub use dns_server::{Fault, LoggedQuery, SilentDns, TestDns, TestDnsBuilder};
 

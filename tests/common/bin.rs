@@ -1,0 +1,61 @@
+//! Running the built `spfcheck` binary from a test: pipes drained on threads (so large output
+//! cannot block it), NO_COLOR set, no stdin, and killed with a clear panic if it hangs.
+
+use std::ffi::OsStr;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Longer than any run may take; past it the run counts as a hang.
+pub const HARD_LIMIT: Duration = Duration::from_secs(20);
+
+/// What one run produced.
+pub struct Ran {
+    /// The exit code; -1 when a signal ended it (a crash, which no test accepts).
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+/// Runs the binary with `args`.
+pub fn run_spfcheck<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> Ran {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spfcheck"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the spfcheck binary");
+    let mut so = child.stdout.take().expect("piped stdout");
+    let mut se = child.stderr.take().expect("piped stderr");
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = so.read_to_end(&mut b);
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = se.read_to_end(&mut b);
+        b
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for spfcheck") {
+            break s;
+        }
+        if start.elapsed() > HARD_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("spfcheck {args:?} still running after {HARD_LIMIT:?}: killed (a hang)");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ran {
+        code: status.code().unwrap_or(-1),
+        stdout: out_t.join().expect("stdout reader"),
+        stderr: err_t.join().expect("stderr reader"),
+        elapsed: start.elapsed(),
+    }
+}
