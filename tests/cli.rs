@@ -15,8 +15,6 @@ use crate::common::{SilentDns, TestDns, rec, run_spfcheck, txt};
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/zones/scenarios.zone");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed/seed.zone");
 
-/// A run longer than this is killed and fails the test (nothing here should come close).
-
 /// What one run of the binary produced.
 struct Out {
     args: Vec<String>,

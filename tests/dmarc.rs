@@ -22,8 +22,6 @@ const ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenario
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenarios.yml");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed/seed.zone");
 
-/// A run longer than this is killed and counts as a hang.
-
 /// One scenario of `scenarios.yml` (the file's header explains the fields).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
