@@ -265,11 +265,7 @@ impl fmt::Display for PolicyProblem {
 impl std::error::Error for PolicyProblem {}
 
 /// A record that is not a DMARC record at all; it must be ignored (RFC 9989 §4.7 "v").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub position: usize,
-    pub kind: ParseErrorKind,
-}
+pub type ParseError = super::ParseError<ParseErrorKind>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -307,14 +303,6 @@ impl fmt::Display for ParseErrorKind {
         }
     }
 }
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at column {})", self.kind, self.position + 1)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// True if `txt` starts with a `v=DMARC1` tag (after optional whitespace), the test for
 /// keeping a TXT record during discovery: "Records that do not start with a "v" tag that

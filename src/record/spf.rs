@@ -215,11 +215,7 @@ pub enum MacroContext {
 }
 
 /// A parse failure: byte offset into the input and what was wrong there.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub position: usize,
-    pub kind: ParseErrorKind,
-}
+pub type ParseError = super::ParseError<ParseErrorKind>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -298,19 +294,7 @@ impl fmt::Display for ParseErrorKind {
     }
 }
 
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at column {})", self.kind, self.position + 1)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
 impl ParseError {
-    fn new(position: usize, kind: ParseErrorKind) -> Self {
-        ParseError { position, kind }
-    }
-
     /// The same error, moved `by` bytes to the right (for a sub-parser's error).
     fn shifted(mut self, by: usize) -> Self {
         self.position += by;

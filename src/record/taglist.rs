@@ -48,11 +48,7 @@ pub struct Tag {
 }
 
 /// A syntax error, at a byte offset of the list text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    pub position: usize,
-    pub kind: ParseErrorKind,
-}
+pub type ParseError = super::ParseError<ParseErrorKind>;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -87,20 +83,6 @@ impl fmt::Display for ParseErrorKind {
             }
             ParseErrorKind::DuplicateTag(n) => write!(f, "tag \"{n}\" appears more than once"),
         }
-    }
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} (at column {})", self.kind, self.position + 1)
-    }
-}
-
-impl std::error::Error for ParseError {}
-
-impl ParseError {
-    fn new(position: usize, kind: ParseErrorKind) -> Self {
-        ParseError { position, kind }
     }
 }
 
