@@ -38,7 +38,7 @@ pub fn render(report: &Report<'_>) -> String {
     let spf_prop = if spf_req.mail_from.is_empty() {
         format!("smtp.helo={}", spf_req.helo)
     } else {
-        format!("smtp.mailfrom={}", spf_req.mail_from)
+        format!("smtp.mailfrom={}", mailfrom_pvalue(&spf_req.mail_from))
     };
     parts.push(format!(
         "spf={} ({}) {spf_prop}",
@@ -94,6 +94,53 @@ pub fn render(report: &Report<'_>) -> String {
     )
 }
 
+/// The MAIL FROM as an RFC 8601 §2.2 `pvalue`, `[ [ local-part ] "@" ] domain-name`: the
+/// local-part as given when it is a dot-atom (RFC 5322 §3.2.3; with RFC 6532 UTF-8), otherwise
+/// as a quoted-string (RFC 5322 §3.4.1), so that a `;`, `(` or `"` in it cannot end the
+/// resinfo or open a comment.
+fn mailfrom_pvalue(mail_from: &str) -> String {
+    let Some((local, domain)) = mail_from.rsplit_once('@') else {
+        return mail_from.to_string();
+    };
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let dot_atom = !local.is_empty()
+        && local
+            .split('.')
+            .all(|a| !a.is_empty() && a.chars().all(|c| atext(c) || !c.is_ascii()));
+    if dot_atom || is_quoted_string(local) {
+        return mail_from.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in local.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    format!("{q}\"@{domain}")
+}
+
+/// True for a local-part already written as a quoted-string (`"…"`, inner `"` and `\`
+/// escaped).
+fn is_quoted_string(s: &str) -> bool {
+    let Some(inner) = s
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|_| s.len() >= 2)
+    else {
+        return false;
+    };
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.next().is_none() => return false,
+            '"' => return false,
+            _ => {}
+        }
+    }
+    true
+}
+
 /// The authserv-id: the receiver's name, or "unknown".
 fn authserv_id(receiver: &str) -> String {
     let ok = !receiver.is_empty()
@@ -104,5 +151,24 @@ fn authserv_id(receiver: &str) -> String {
         receiver.to_string()
     } else {
         "unknown".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailfrom_local_part_is_quoted_unless_dot_atom() {
+        assert_eq!(mailfrom_pvalue("a.b+tag@x.example"), "a.b+tag@x.example");
+        assert_eq!(mailfrom_pvalue("x.example"), "x.example");
+        // RFC 8601 §2.2: a ";" would end the resinfo, "(" open a comment.
+        assert_eq!(mailfrom_pvalue("a;b(c)@x.example"), "\"a;b(c)\"@x.example");
+        assert_eq!(mailfrom_pvalue("a\"b@x.example"), "\"a\\\"b\"@x.example");
+        assert_eq!(mailfrom_pvalue("a..b@x.example"), "\"a..b\"@x.example");
+        assert_eq!(mailfrom_pvalue(".a@x.example"), "\".a\"@x.example");
+        // Already a quoted-string: kept.
+        assert_eq!(mailfrom_pvalue("\"a;b\"@x.example"), "\"a;b\"@x.example");
+        assert_eq!(mailfrom_pvalue("\"@x.example"), "\"\\\"\"@x.example");
     }
 }
