@@ -671,16 +671,12 @@ impl Evaluator {
         // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
         if out.spf_aligned || out.dkim_aligned {
             out.result = DmarcResult::Pass;
-            let by: Vec<&str> = out
-                .alignment
-                .iter()
-                .filter(|c| c.aligned)
-                .map(|c| c.identifier.as_str())
-                .collect();
-            out.reason = format!(
-                "DMARC pass: {} passed aligned with {author}; delivered",
-                by.join(" and ").to_uppercase()
-            );
+            let by = match (out.spf_aligned, out.dkim_aligned) {
+                (true, true) => "SPF and DKIM",
+                (true, false) => "SPF",
+                _ => "DKIM",
+            };
+            out.reason = format!("DMARC pass: {by} passed aligned with {author}; delivered");
             return finish(out, root);
         }
         let temp_inputs = req.spf.result == SpfResult::TempError
@@ -708,9 +704,20 @@ impl Evaluator {
         let mut select = Node::new(Event::Step {
             title: "policy selection".to_string(),
         });
+        // RFC 9989 §4.10.1 / RFC 7489 §6.6.3 step 6: an invalid p, sp or np with a valid rua
+        // means acting "as if a record containing p=none was retrieved": that record has no
+        // sp or np, so p=none is the policy for the author domain and its subdomains alike.
+        // Without an np tag, np falls back to sp (RFC 9989 §4.7 np) and existence cannot change
+        // the policy, so it is not asked (nor can its DNS failure turn a fail into temperror).
+        let np_stated = record.np.is_some() && !effective.as_if_p_none;
+        let sp_source = if record.sp.is_some() && !effective.as_if_p_none {
+            "sp"
+        } else {
+            "p"
+        };
         let (applied, source) = if author == policy_domain {
             (effective.p, "p")
-        } else if self.mode == DmarcMode::Rfc9989 {
+        } else if self.mode == DmarcMode::Rfc9989 && np_stated {
             match self.exists(&author, &mut select).await {
                 Err(e) => {
                     root.children.push(select);
@@ -721,22 +728,15 @@ impl Evaluator {
                 }
                 Ok(true) => {
                     out.from_domain_exists = Some(true);
-                    (effective.sp, if record.sp.is_some() { "sp" } else { "p" })
+                    (effective.sp, sp_source)
                 }
                 Ok(false) => {
                     out.from_domain_exists = Some(false);
-                    let src = if record.np.is_some() {
-                        "np"
-                    } else if record.sp.is_some() {
-                        "sp"
-                    } else {
-                        "p"
-                    };
-                    (effective.np, src)
+                    (effective.np, "np")
                 }
             }
         } else {
-            (effective.sp, if record.sp.is_some() { "sp" } else { "p" })
+            (effective.sp, sp_source)
         };
         select.push(Event::Note {
             text: format!("{source}={applied} applies to {author} (policy domain {policy_domain})"),
