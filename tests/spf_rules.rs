@@ -299,6 +299,27 @@ h A 198.51.100.7
     assert_eq!(out.dns_lookups, 2);
 }
 
+/// Include and redirect loops end at the lookup limit; with the limit raised far above the
+/// RFC's 10, the nesting depth is still bounded (a permerror, not a stack overflow).
+#[tokio::test]
+async fn s4_6_4_include_and_redirect_nesting_is_bounded() {
+    for record in [
+        "@ TXT \"v=spf1 include:example.com -all\"",
+        "@ TXT \"v=spf1 redirect=example.com\"",
+    ] {
+        let mut r = req("192.0.2.1");
+        r.limits.dns_terms = 100_000;
+        let out = check_host(dns(record), &r).await;
+        assert_eq!(out.result, SpfResult::PermError, "{record}");
+        assert!(
+            problem(&out).contains("nested"),
+            "{record}: {}",
+            problem(&out)
+        );
+        assert!(out.dns_lookups < 100, "{record}: {}", out.dns_lookups);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rules 2–4 — RFC 7208 §4.6.4: MX and PTR address lookups, MX and PTR name limits
 // ---------------------------------------------------------------------------------------------

@@ -189,6 +189,7 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
         ip: req.ip.to_canonical(),
         lookups: 0,
         voids: 0,
+        depth: 0,
     };
     let domain = req
         .domain
@@ -260,7 +261,15 @@ struct Evaluator<'r> {
     ip: IpAddr,
     lookups: u32,
     voids: u32,
+    /// Current include/redirect nesting depth.
+    depth: u32,
 }
+
+/// The deepest include/redirect nesting evaluated. RFC 7208 §4.6.4 bounds it by the 10-term
+/// limit; this cap holds when that limit is raised (`--max-dns-lookups`), so an include or
+/// redirect loop ends in a permerror instead of exhausting the stack (each level is a
+/// recursive `check_domain` call).
+pub const MAX_NESTING: u32 = 20;
 
 impl<'r> Evaluator<'r> {
     async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
@@ -278,9 +287,27 @@ impl<'r> Evaluator<'r> {
                 domain: domain.clone(),
                 via: via.clone(),
             });
-            let host = self
-                .check_domain_inner(&domain, via.is_some(), &mut node)
-                .await;
+            let nested = via.is_some();
+            let host = if nested && self.depth >= MAX_NESTING {
+                // RFC 7208 §4.6.4: processing limits exceeded → permerror.
+                node.push(Event::Limit {
+                    limit: "nesting".to_string(),
+                    count: self.depth + 1,
+                    max: MAX_NESTING,
+                    term: via.clone().unwrap_or_default(),
+                });
+                HostResult::new(
+                    SpfResult::PermError,
+                    Some(format!(
+                        "include/redirect nested more than {MAX_NESTING} deep (RFC 7208 §4.6.4)"
+                    )),
+                )
+            } else {
+                self.depth += u32::from(nested);
+                let host = self.check_domain_inner(&domain, nested, &mut node).await;
+                self.depth -= u32::from(nested);
+                host
+            };
             node.push(Event::Result {
                 result: host.result.to_string(),
                 reason: host.problem.clone(),
