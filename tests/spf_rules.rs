@@ -1022,6 +1022,28 @@ mail A 192.0.2.1
     assert_eq!(out.explanation.as_deref(), Some("name=unknown"));
 }
 
+/// `%{p}` prefers `<domain>` itself over a subdomain, and a subdomain over any other name
+/// (RFC 7208 §7.3), whatever the order of the PTR records.
+#[tokio::test]
+async fn s7_3_p_macro_prefers_the_domain_itself() {
+    let zone = r#"
+@ TXT "v=spf1 -all exp=e.example.com"
+@ A 192.0.2.1
+e TXT "name=%{p}"
+1.2.0.192.in-addr.arpa. PTR other.test.
+1.2.0.192.in-addr.arpa. PTR mail.example.com.
+1.2.0.192.in-addr.arpa. PTR example.com.
+other.test. A 192.0.2.1
+mail A 192.0.2.1
+"#;
+    let out = check(zone, "192.0.2.1").await;
+    assert_eq!(
+        out.explanation.as_deref(),
+        Some("name=example.com"),
+        "{out:#?}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rule 15 — RFC 7208 §5.7: exists asks for A even for IPv6 clients
 // ---------------------------------------------------------------------------------------------

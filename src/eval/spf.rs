@@ -891,10 +891,22 @@ impl<'r> Evaluator<'r> {
             });
             names.truncate(max);
         }
-        // Check names within the target first, so a match is found with the fewest lookups.
+        // Check names within the target first, so a match is found with the fewest lookups;
+        // the target itself before its subdomains, so the first one validated is the one
+        // `%{p}` prefers (RFC 7208 §7.3: "If the <domain> is present in the list of validated
+        // domains, it SHOULD be used. Otherwise, if a subdomain of the <domain> is present, it
+        // SHOULD be used.").
         if let Some(t) = target {
-            let t = t.to_ascii_lowercase();
-            names.sort_by_key(|n| !is_same_or_subdomain(n, &t));
+            let t = t.trim_end_matches('.').to_ascii_lowercase();
+            names.sort_by_key(|n| {
+                if *n == t {
+                    0
+                } else if is_same_or_subdomain(n, &t) {
+                    1
+                } else {
+                    2
+                }
+            });
         }
         let rtype = if self.ip.is_ipv4() {
             RType::A
@@ -920,17 +932,18 @@ impl<'r> Evaluator<'r> {
         Ok(validated)
     }
 
-    /// The `%{p}` value (RFC 7208 §7.3): a validated name, preferring `<domain>` or one of its
-    /// subdomains; "unknown" when there is none.
+    /// The `%{p}` value (RFC 7208 §7.3): a validated name, preferring `<domain>`, then one of
+    /// its subdomains; "unknown" when there is none.
     async fn validated_name(&mut self, domain: &str, node: &mut Node) -> String {
         let names = self
             .validated_names(Some(domain), false, node)
             .await
             .unwrap_or_default();
-        let d = domain.to_ascii_lowercase();
+        let d = domain.trim_end_matches('.').to_ascii_lowercase();
         names
             .iter()
-            .find(|n| is_same_or_subdomain(n, &d))
+            .find(|n| **n == d)
+            .or_else(|| names.iter().find(|n| is_same_or_subdomain(n, &d)))
             .or(names.first())
             .cloned()
             .unwrap_or_else(|| "unknown".to_string())
