@@ -1005,6 +1005,25 @@ mail A 192.0.2.1
     assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
 }
 
+/// A PTR record naming the root (".") names no host: it is not looked up (no query for an
+/// empty name) and validates nothing (RFC 7208 §5.5).
+#[tokio::test]
+async fn s5_5_ptr_to_the_root_is_skipped() {
+    let zone = r#"
+@ TXT "v=spf1 ptr -all"
+1.2.0.192.in-addr.arpa. PTR .
+1.2.0.192.in-addr.arpa. PTR mail.other.test.
+mail.other.test. A 192.0.2.1
+"#;
+    let out = check(zone, "192.0.2.1").await;
+    assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
+    let asked = queries(&out.trace);
+    assert!(
+        asked.iter().all(|(n, _, _)| !n.is_empty() && n != "."),
+        "{asked:?}"
+    );
+}
+
 /// `%{p}` is a validated name (preferring the domain), else "unknown".
 #[tokio::test]
 async fn s7_3_p_macro() {

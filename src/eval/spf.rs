@@ -891,6 +891,15 @@ impl<'r> Evaluator<'r> {
             });
             names.truncate(max);
         }
+        // A PTR record naming the root (".") names no host; there is nothing to validate and
+        // no name to look up (RFC 7208 §5.5 validates "the domain name" of each record).
+        let before = names.len();
+        names.retain(|n| !n.is_empty());
+        if names.len() < before {
+            node.push(Event::Note {
+                text: "PTR record naming the root \".\": no host, skipped".to_string(),
+            });
+        }
         // Check names within the target first, so a match is found with the fewest lookups;
         // the target itself before its subdomains, so the first one validated is the one
         // `%{p}` prefers (RFC 7208 §7.3: "If the <domain> is present in the list of validated
