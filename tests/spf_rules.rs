@@ -299,6 +299,27 @@ h A 198.51.100.7
     assert_eq!(out.dns_lookups, 2);
 }
 
+/// Include and redirect loops end at the lookup limit; with the limit raised far above the
+/// RFC's 10, the nesting depth is still bounded (a permerror, not a stack overflow).
+#[tokio::test]
+async fn s4_6_4_include_and_redirect_nesting_is_bounded() {
+    for record in [
+        "@ TXT \"v=spf1 include:example.com -all\"",
+        "@ TXT \"v=spf1 redirect=example.com\"",
+    ] {
+        let mut r = req("192.0.2.1");
+        r.limits.dns_terms = 100_000;
+        let out = check_host(dns(record), &r).await;
+        assert_eq!(out.result, SpfResult::PermError, "{record}");
+        assert!(
+            problem(&out).contains("nested"),
+            "{record}: {}",
+            problem(&out)
+        );
+        assert!(out.dns_lookups < 100, "{record}: {}", out.dns_lookups);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Rules 2–4 — RFC 7208 §4.6.4: MX and PTR address lookups, MX and PTR name limits
 // ---------------------------------------------------------------------------------------------
@@ -984,6 +1005,25 @@ mail A 192.0.2.1
     assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
 }
 
+/// A PTR record naming the root (".") names no host: it is not looked up (no query for an
+/// empty name) and validates nothing (RFC 7208 §5.5).
+#[tokio::test]
+async fn s5_5_ptr_to_the_root_is_skipped() {
+    let zone = r#"
+@ TXT "v=spf1 ptr -all"
+1.2.0.192.in-addr.arpa. PTR .
+1.2.0.192.in-addr.arpa. PTR mail.other.test.
+mail.other.test. A 192.0.2.1
+"#;
+    let out = check(zone, "192.0.2.1").await;
+    assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
+    let asked = queries(&out.trace);
+    assert!(
+        asked.iter().all(|(n, _, _)| !n.is_empty() && n != "."),
+        "{asked:?}"
+    );
+}
+
 /// `%{p}` is a validated name (preferring the domain), else "unknown".
 #[tokio::test]
 async fn s7_3_p_macro() {
@@ -999,6 +1039,28 @@ mail A 192.0.2.1
     assert_eq!(out.explanation.as_deref(), Some("name=mail.example.com"));
     let out = check(zone, "192.0.2.2").await;
     assert_eq!(out.explanation.as_deref(), Some("name=unknown"));
+}
+
+/// `%{p}` prefers `<domain>` itself over a subdomain, and a subdomain over any other name
+/// (RFC 7208 §7.3), whatever the order of the PTR records.
+#[tokio::test]
+async fn s7_3_p_macro_prefers_the_domain_itself() {
+    let zone = r#"
+@ TXT "v=spf1 -all exp=e.example.com"
+@ A 192.0.2.1
+e TXT "name=%{p}"
+1.2.0.192.in-addr.arpa. PTR other.test.
+1.2.0.192.in-addr.arpa. PTR mail.example.com.
+1.2.0.192.in-addr.arpa. PTR example.com.
+other.test. A 192.0.2.1
+mail A 192.0.2.1
+"#;
+    let out = check(zone, "192.0.2.1").await;
+    assert_eq!(
+        out.explanation.as_deref(),
+        Some("name=example.com"),
+        "{out:#?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

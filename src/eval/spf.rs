@@ -189,6 +189,7 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
         ip: req.ip.to_canonical(),
         lookups: 0,
         voids: 0,
+        depth: 0,
     };
     let domain = req
         .domain
@@ -260,7 +261,15 @@ struct Evaluator<'r> {
     ip: IpAddr,
     lookups: u32,
     voids: u32,
+    /// Current include/redirect nesting depth.
+    depth: u32,
 }
+
+/// The deepest include/redirect nesting evaluated. RFC 7208 §4.6.4 bounds it by the 10-term
+/// limit; this cap holds when that limit is raised (`--max-dns-lookups`), so an include or
+/// redirect loop ends in a permerror instead of exhausting the stack (each level is a
+/// recursive `check_domain` call).
+pub const MAX_NESTING: u32 = 20;
 
 impl<'r> Evaluator<'r> {
     async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
@@ -278,9 +287,27 @@ impl<'r> Evaluator<'r> {
                 domain: domain.clone(),
                 via: via.clone(),
             });
-            let host = self
-                .check_domain_inner(&domain, via.is_some(), &mut node)
-                .await;
+            let nested = via.is_some();
+            let host = if nested && self.depth >= MAX_NESTING {
+                // RFC 7208 §4.6.4: processing limits exceeded → permerror.
+                node.push(Event::Limit {
+                    limit: "nesting".to_string(),
+                    count: self.depth + 1,
+                    max: MAX_NESTING,
+                    term: via.clone().unwrap_or_default(),
+                });
+                HostResult::new(
+                    SpfResult::PermError,
+                    Some(format!(
+                        "include/redirect nested more than {MAX_NESTING} deep (RFC 7208 §4.6.4)"
+                    )),
+                )
+            } else {
+                self.depth += u32::from(nested);
+                let host = self.check_domain_inner(&domain, nested, &mut node).await;
+                self.depth -= u32::from(nested);
+                host
+            };
             node.push(Event::Result {
                 result: host.result.to_string(),
                 reason: host.problem.clone(),
@@ -864,10 +891,31 @@ impl<'r> Evaluator<'r> {
             });
             names.truncate(max);
         }
-        // Check names within the target first, so a match is found with the fewest lookups.
+        // A PTR record naming the root (".") names no host; there is nothing to validate and
+        // no name to look up (RFC 7208 §5.5 validates "the domain name" of each record).
+        let before = names.len();
+        names.retain(|n| !n.is_empty());
+        if names.len() < before {
+            node.push(Event::Note {
+                text: "PTR record naming the root \".\": no host, skipped".to_string(),
+            });
+        }
+        // Check names within the target first, so a match is found with the fewest lookups;
+        // the target itself before its subdomains, so the first one validated is the one
+        // `%{p}` prefers (RFC 7208 §7.3: "If the <domain> is present in the list of validated
+        // domains, it SHOULD be used. Otherwise, if a subdomain of the <domain> is present, it
+        // SHOULD be used.").
         if let Some(t) = target {
-            let t = t.to_ascii_lowercase();
-            names.sort_by_key(|n| !is_same_or_subdomain(n, &t));
+            let t = t.trim_end_matches('.').to_ascii_lowercase();
+            names.sort_by_key(|n| {
+                if *n == t {
+                    0
+                } else if is_same_or_subdomain(n, &t) {
+                    1
+                } else {
+                    2
+                }
+            });
         }
         let rtype = if self.ip.is_ipv4() {
             RType::A
@@ -893,17 +941,18 @@ impl<'r> Evaluator<'r> {
         Ok(validated)
     }
 
-    /// The `%{p}` value (RFC 7208 §7.3): a validated name, preferring `<domain>` or one of its
-    /// subdomains; "unknown" when there is none.
+    /// The `%{p}` value (RFC 7208 §7.3): a validated name, preferring `<domain>`, then one of
+    /// its subdomains; "unknown" when there is none.
     async fn validated_name(&mut self, domain: &str, node: &mut Node) -> String {
         let names = self
             .validated_names(Some(domain), false, node)
             .await
             .unwrap_or_default();
-        let d = domain.to_ascii_lowercase();
+        let d = domain.trim_end_matches('.').to_ascii_lowercase();
         names
             .iter()
-            .find(|n| is_same_or_subdomain(n, &d))
+            .find(|n| **n == d)
+            .or_else(|| names.iter().find(|n| is_same_or_subdomain(n, &d)))
             .or(names.first())
             .cloned()
             .unwrap_or_else(|| "unknown".to_string())

@@ -5,12 +5,24 @@ use crate::eval::spf::SpfResult;
 
 use super::{SpfReport, comment_text};
 
-/// Renders `Received-SPF: …` (one line; no folding).
+/// RFC 5322 §2.1.1: "Each line of characters MUST be no more than 998 characters".
+const MAX_LINE: usize = 998;
+/// RFC 5322 §2.1.1: lines "SHOULD be no more than 78 characters"; the width used when a
+/// header has to be folded at all.
+const FOLD_WIDTH: usize = 78;
+/// The longest value (or comment part) put in the header; longer ones are cut, so that no
+/// unbreakable run of characters can exceed `MAX_LINE`. Addresses and domain names fit
+/// (RFC 5321 §4.5.3.1: a path is at most 256 octets).
+const MAX_VALUE: usize = 256;
+
+/// Renders `Received-SPF: …` on one line, folded only when that line would exceed 998
+/// characters (RFC 7208 §9.1: the field must not be "excessively long (see [RFC5322],
+/// Section 2.1.1)"); values over 256 characters have their middle cut to "...".
 pub fn render(report: &SpfReport<'_>) -> String {
     let req = report.request;
     let out = report.output;
-    let receiver = &req.receiver;
-    let sender = &req.sender;
+    let receiver = &clip(&req.receiver);
+    let sender = &clip(&req.sender);
     let ip = req.ip.to_canonical();
     let comment = match out.result {
         SpfResult::Pass => {
@@ -30,11 +42,11 @@ pub fn render(report: &SpfReport<'_>) -> String {
         }
         SpfResult::TempError => format!(
             "{receiver}: error in processing during lookup of {sender}: {}",
-            out.problem.as_deref().unwrap_or("DNS error")
+            clip(out.problem.as_deref().unwrap_or("DNS error"))
         ),
         SpfResult::PermError => format!(
             "{receiver}: permanent error in processing domain of {sender}: {}",
-            out.problem.as_deref().unwrap_or("invalid policy")
+            clip(out.problem.as_deref().unwrap_or("invalid policy"))
         ),
     };
     let mut pairs = vec![
@@ -58,14 +70,53 @@ pub fn render(report: &SpfReport<'_>) -> String {
     let kv: Vec<String> = pairs
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", value(&v)))
+        .map(|(k, v)| format!("{k}={}", value(&clip(&v))))
         .collect();
-    format!(
+    fold(format!(
         "Received-SPF: {} ({}) {};",
         out.result,
         comment_text(&comment),
         kv.join("; ")
-    )
+    ))
+}
+
+/// `s` cut to at most `MAX_VALUE` characters by replacing its middle with "...": the start
+/// and the end are kept (a nested problem ends with the actual reason).
+fn clip(s: &str) -> String {
+    let n = s.chars().count();
+    if n <= MAX_VALUE {
+        return s.to_string();
+    }
+    let head = (MAX_VALUE - 3) / 3;
+    let tail = MAX_VALUE - 3 - head;
+    let mut c: String = s.chars().take(head).collect();
+    c.push_str("...");
+    c.extend(s.chars().skip(n - tail));
+    c
+}
+
+/// Folds a header line longer than `MAX_LINE` (RFC 5322 §2.2.3: a line break before white
+/// space). Every space in the rendered field is folding white space: between tokens, in the
+/// comment, or inside a quoted-string, where unfolding restores it unchanged.
+fn fold(line: String) -> String {
+    if line.len() <= MAX_LINE {
+        return line;
+    }
+    let mut out = String::with_capacity(line.len() + line.len() / FOLD_WIDTH * 2);
+    let mut width = 0;
+    for (i, word) in line.split(' ').enumerate() {
+        if i > 0 {
+            if width + 1 + word.len() > FOLD_WIDTH {
+                out.push('\n');
+                width = 0;
+            }
+            out.push(' ');
+            width += 1;
+        }
+        out.push_str(word);
+        width += word.len();
+    }
+    out
 }
 
 /// A key-value value: a dot-atom when it is one (RFC 5322 §3.2.3), else a quoted-string.
@@ -94,6 +145,43 @@ fn value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::eval::spf::{SpfOutput, SpfRequest};
+    use crate::eval::trace::{Event, Node};
+    use crate::report::SpfReport;
+
+    /// RFC 7208 §9.1: the field must not be "excessively long (see [RFC5322], Section 2.1.1)":
+    /// no line over 998 characters, even for a record's 2000-character term and a problem
+    /// nested through many includes.
+    #[test]
+    fn long_header_lines_stay_within_998() {
+        let req = SpfRequest::new(
+            "192.0.2.1".parse().unwrap(),
+            "user@example.com",
+            "helo.example.com",
+        );
+        let out = SpfOutput {
+            result: SpfResult::PermError,
+            mechanism: Some(format!("exists:{}.example.com", "a".repeat(2000))),
+            explanation: None,
+            dns_lookups: 11,
+            void_lookups: 0,
+            problem: Some("include:example.com: example.com: ".repeat(40)),
+            trace: Node::new(Event::Note {
+                text: String::new(),
+            }),
+        };
+        let h = render(&SpfReport {
+            request: &req,
+            output: &out,
+        });
+        assert!(h.starts_with("Received-SPF: permerror ("), "{h}");
+        for line in h.split('\n') {
+            assert!(line.len() <= 998, "{} characters: {line}", line.len());
+        }
+        // Continuation lines start with white space (RFC 5322 §2.2.3 folding).
+        assert!(h.split('\n').skip(1).all(|l| l.starts_with(' ')), "{h}");
+        assert!(h.contains(" identity=mailfrom;"), "{h}");
+    }
 
     #[test]
     fn values_are_quoted_when_needed() {
