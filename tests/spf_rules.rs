@@ -613,13 +613,27 @@ async fn s4_5_txt_strings_joined_without_space() {
 #[tokio::test]
 async fn s4_3_malformed_domain_is_none() {
     let long = format!("user@{}.example.com", "a".repeat(64));
-    for from in ["user@a..example.com", long.as_str(), "user@localhost"] {
+    // "example.com.." keeps an empty label once its one trailing dot is removed; a single
+    // trailing dot is fine (checked below).
+    for from in [
+        "user@a..example.com",
+        long.as_str(),
+        "user@localhost",
+        "user@example.com..",
+    ] {
         let r = SpfRequest::new("192.0.2.1".parse().unwrap(), from, "helo.example.com");
         let out = check_host(dns("@ TXT \"v=spf1 -all\"\n"), &r).await;
         assert_eq!(out.result, SpfResult::None, "{from}: {out:#?}");
         assert!(problem(&out).contains("malformed domain"), "{from}");
         assert!(queries(&out.trace).is_empty(), "{from}");
     }
+    let r = SpfRequest::new(
+        "192.0.2.1".parse().unwrap(),
+        "user@example.com.",
+        "h.example",
+    );
+    let out = check_host(dns("@ TXT \"v=spf1 -all\"\n"), &r).await;
+    assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
 }
 
 /// NXDOMAIN and no SPF record (NODATA, or only other TXT) give none.

@@ -148,7 +148,8 @@ impl SpfRequest {
         } else {
             local
         };
-        let domain = domain.strip_suffix('.').unwrap_or(domain);
+        // One trailing dot is removed by check_host itself, exactly once (RFC 7208 §4.3: a
+        // second one leaves an empty label, a malformed domain).
         SpfRequest {
             ip,
             domain: domain.to_string(),
@@ -1035,10 +1036,10 @@ impl<'r> Evaluator<'r> {
     }
 }
 
-/// RFC 7208 §4.3 domain checks: labels of 1..=63 octets (a trailing dot is allowed), at
-/// least two labels, at most 253 octets.
+/// RFC 7208 §4.3 domain checks on a name whose one trailing dot (if any) is already removed:
+/// labels of 1..=63 octets, at least two labels, at most 253 octets.
 pub fn check_domain_syntax(domain: &str) -> Result<(), String> {
-    let d = domain.strip_suffix('.').unwrap_or(domain);
+    let d = domain;
     if d.is_empty() {
         return Err("empty name".into());
     }
@@ -1108,7 +1109,8 @@ mod tests {
     #[test]
     fn domain_syntax() {
         assert!(check_domain_syntax("example.com").is_ok());
-        assert!(check_domain_syntax("example.com.").is_ok());
+        // The caller removes one trailing dot; a dot left over is an empty label.
+        assert!(check_domain_syntax("example.com.").is_err());
         assert!(check_domain_syntax("localhost").is_err());
         assert!(check_domain_syntax("a..example").is_err());
         assert!(check_domain_syntax(&format!("{}.com", "a".repeat(64))).is_err());
