@@ -64,8 +64,11 @@ pub fn render(report: &SpfReport<'_>) -> String {
         "mailfrom"
     };
     pairs.push(("identity", identity.to_string()));
-    if let Some(m) = &out.mechanism {
-        pairs.push(("mechanism", m.clone()));
+    match (&out.mechanism, out.result) {
+        (Some(m), _) => pairs.push(("mechanism", m.clone())),
+        // "if no mechanisms matched, substitute the word "default"" (RFC 7208 §9.1).
+        (None, SpfResult::Neutral) => pairs.push(("mechanism", "default".to_string())),
+        _ => {}
     }
     let kv: Vec<String> = pairs
         .into_iter()
@@ -145,6 +148,33 @@ fn value(v: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header(result: SpfResult, mechanism: Option<&str>) -> String {
+        let request = SpfRequest::new("192.0.2.1".parse().unwrap(), "a@b.example", "h.example");
+        let output = SpfOutput {
+            result,
+            mechanism: mechanism.map(str::to_string),
+            explanation: None,
+            dns_lookups: 0,
+            void_lookups: 0,
+            problem: None,
+            trace: Node::new(Event::Note {
+                text: String::new(),
+            }),
+        };
+        render(&SpfReport {
+            request: &request,
+            output: &output,
+        })
+    }
+
+    #[test]
+    fn default_mechanism_when_none_matched() {
+        // RFC 7208 §9.1: "if no mechanisms matched, substitute the word "default"".
+        assert!(header(SpfResult::Neutral, None).ends_with(" mechanism=default;"));
+        assert!(header(SpfResult::Neutral, Some("?all")).ends_with(" mechanism=?all;"));
+        assert!(!header(SpfResult::None, None).contains("mechanism="));
+    }
     use crate::eval::spf::{SpfOutput, SpfRequest};
     use crate::eval::trace::{Event, Node};
     use crate::report::SpfReport;
