@@ -117,6 +117,11 @@ impl fmt::Display for RData {
         match self {
             RData::A(a) => write!(f, "{a}"),
             RData::Aaaa(a) => write!(f, "{a}"),
+            // The root name (a null MX, RFC 7505) is stored empty; show it as ".".
+            RData::Mx {
+                preference,
+                exchange,
+            } if exchange.is_empty() => write!(f, "{preference} ."),
             RData::Mx {
                 preference,
                 exchange,
@@ -138,6 +143,7 @@ impl fmt::Display for RData {
                 }
                 Ok(())
             }
+            RData::Ptr(n) | RData::Cname(n) if n.is_empty() => f.write_str("."),
             RData::Ptr(n) | RData::Cname(n) => f.write_str(n),
             RData::Other { rdata, .. } => f.write_str(rdata),
         }

@@ -46,6 +46,8 @@ pub fn comment_text(c: &str) -> String {
                 s.push(ch);
             }
             c if c.is_ascii_graphic() || c == ' ' => s.push(c),
+            // Our own texts cite RFC sections with "§"; keep them readable in ASCII headers.
+            '§' => s.push_str("section "),
             _ => s.push('?'),
         }
     }

@@ -137,6 +137,7 @@ fn value(v: &str) -> String {
                     q.push(c);
                 }
                 c if c.is_ascii_graphic() || c == ' ' => q.push(c),
+                '§' => q.push_str("section "),
                 _ => q.push('?'),
             }
         }
