@@ -685,14 +685,14 @@ impl<'r> Evaluator<'r> {
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => {
                         Match::No(format!("{target} returned {}", host.result))
                     }
-                    SpfResult::TempError => Match::Temp(format!(
-                        "{target}: {}",
-                        host.problem.unwrap_or_else(|| "temperror".into())
-                    )),
-                    SpfResult::PermError => Match::Perm(format!(
-                        "{target}: {}",
-                        host.problem.unwrap_or_else(|| "permerror".into())
-                    )),
+                    // The include term already names the target, so the problem reads as a
+                    // path: "include:a: include:b: more than 10 …".
+                    SpfResult::TempError => {
+                        Match::Temp(host.problem.unwrap_or_else(|| "temperror".into()))
+                    }
+                    SpfResult::PermError => {
+                        Match::Perm(host.problem.unwrap_or_else(|| "permerror".into()))
+                    }
                     SpfResult::None => Match::Perm(format!(
                         "included domain {target} has no SPF record (RFC 7208 §5.2)"
                     )),
