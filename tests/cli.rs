@@ -10,7 +10,7 @@ use serde_json::Value;
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{RData, Record};
 
-use crate::common::{SilentDns, TestDns, rec, run_spfcheck, txt};
+use crate::common::{SilentDns, TestDns, events, rec, run_spfcheck, txt};
 
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/zones/scenarios.zone");
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seed/seed.zone");
@@ -96,21 +96,6 @@ fn load_zone(path: &str) -> Vec<Record> {
 
 fn scenarios() -> Vec<Record> {
     load_zone(SCENARIOS)
-}
-
-/// Every trace node (depth first) whose `event` is `event`.
-fn events<'a>(trace: &'a Value, event: &str) -> Vec<&'a Value> {
-    let mut found = Vec::new();
-    let mut stack = vec![trace];
-    while let Some(node) = stack.pop() {
-        if node["event"] == event {
-            found.push(node);
-        }
-        if let Some(children) = node["children"].as_array() {
-            stack.extend(children.iter().rev());
-        }
-    }
-    found
 }
 
 /// The `term` trace node for `term` (the first one, depth first).

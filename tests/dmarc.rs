@@ -16,7 +16,7 @@ use serde_json::Value;
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{RData, Record};
 
-use crate::common::{TestDns, rec, run_spfcheck, txt};
+use crate::common::{TestDns, events, rec, run_spfcheck, txt};
 
 const ZONE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenarios.zone");
 const SCENARIOS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/dmarc/scenarios.yml");
@@ -153,21 +153,6 @@ fn load_scenarios() -> Vec<Scenario> {
         );
     }
     list
-}
-
-/// Every trace node (depth first) whose `event` is `event`.
-fn events<'a>(trace: &'a Value, event: &str) -> Vec<&'a Value> {
-    let mut found = Vec::new();
-    let mut stack = vec![trace];
-    while let Some(node) = stack.pop() {
-        if node["event"] == event {
-            found.push(node);
-        }
-        if let Some(children) = node["children"].as_array() {
-            stack.extend(children.iter().rev());
-        }
-    }
-    found
 }
 
 /// Every string anywhere in `v`.

@@ -22,6 +22,7 @@ pub use bin::{HARD_LIMIT, Ran, run_spfcheck};
 #[allow(unused_imports)]
 pub use dns_server::{Fault, LoggedQuery, SilentDns, TestDns, TestDnsBuilder};
 
+use serde_json::Value;
 use spfcheck::dns::{RData, Record};
 
 /// A record with TTL 300: `rec("example.com", RData::A(...))`.
@@ -36,4 +37,19 @@ pub fn rec(name: &str, data: RData) -> Record {
 /// A TXT record data from text strings (each one character-string).
 pub fn txt(parts: &[&str]) -> RData {
     RData::Txt(parts.iter().map(|p| p.as_bytes().to_vec()).collect())
+}
+
+/// Every node of a JSON trace (depth first) whose `event` is `event`.
+pub fn events<'a>(trace: &'a Value, event: &str) -> Vec<&'a Value> {
+    let mut found = Vec::new();
+    let mut stack = vec![trace];
+    while let Some(node) = stack.pop() {
+        if node["event"] == event {
+            found.push(node);
+        }
+        if let Some(children) = node["children"].as_array() {
+            stack.extend(children.iter().rev());
+        }
+    }
+    found
 }
