@@ -1296,3 +1296,25 @@ async fn trace_has_no_clock_times() {
     assert!(a.len() > 100);
     assert_eq!(a, b);
 }
+
+/// §4.8 leaves a target that is not a valid domain undefined; ours (README): a, mx and exists
+/// do not match and evaluation goes on, with no query for the bad name.
+#[tokio::test]
+async fn s4_8_invalid_target_does_not_match() {
+    let out = check(
+        "@ TXT \"v=spf1 a:%{l}..example.com mx:x.%{l}..example.com exists:%{l}..x.com -all\"\n",
+        "192.0.2.1",
+    )
+    .await;
+    assert_eq!(out.result, SpfResult::Fail, "{out:#?}");
+    assert_eq!(out.mechanism.as_deref(), Some("-all"));
+    assert_eq!(out.dns_lookups, 3);
+    assert_eq!(out.void_lookups, 0);
+    let json = serde_json::to_string(&out.trace).unwrap();
+    assert_eq!(
+        json.matches("is not a valid domain: empty label").count(),
+        3,
+        "{json}"
+    );
+    assert_eq!(queries(&out.trace).len(), 1, "only the TXT query: {json}");
+}

@@ -558,39 +558,31 @@ impl<'r> Evaluator<'r> {
     /// Counts a DNS-querying term; returns the permerror message past the limit.
     fn count_lookup(&mut self, term: &str, node: &mut Node) -> Option<String> {
         self.lookups += 1;
-        let max = self.req.limits.dns_terms;
-        if self.lookups > max {
-            node.push(Event::Limit {
-                limit: "dns_lookups".to_string(),
-                count: self.lookups,
-                max,
-                term: term.to_string(),
-            });
-            return Some(format!(
-                "more than {max} DNS-querying terms: \"{term}\" is number {} (RFC 7208 §4.6.4)",
-                self.lookups
-            ));
-        }
-        None
+        let (count, max) = (self.lookups, self.req.limits.dns_terms);
+        over_limit(
+            node,
+            "dns_lookups",
+            count,
+            max,
+            term,
+            true,
+            "DNS-querying terms",
+        )
     }
 
     /// Counts a void lookup; returns the permerror message past the limit.
     fn count_void(&mut self, what: &str, node: &mut Node) -> Option<String> {
         self.voids += 1;
-        let max = self.req.limits.void_lookups;
-        if self.voids > max {
-            node.push(Event::Limit {
-                limit: "void_lookups".to_string(),
-                count: self.voids,
-                max,
-                term: what.to_string(),
-            });
-            return Some(format!(
-                "more than {max} void lookups: {what} is number {} (RFC 7208 §4.6.4)",
-                self.voids
-            ));
-        }
-        None
+        let (count, max) = (self.voids, self.req.limits.void_lookups);
+        over_limit(
+            node,
+            "void_lookups",
+            count,
+            max,
+            what,
+            false,
+            "void lookups",
+        )
     }
 
     fn vars<'a>(&'a self, domain: &'a str, validated: Option<&'a str>) -> MacroVars<'a> {
@@ -654,6 +646,23 @@ impl<'r> Evaluator<'r> {
         }
     }
 
+    /// The target of a/mx/exists: an expansion error is a permerror; a name that is not a
+    /// valid domain does not match (RFC 7208 §4.8 leaves it undefined; see README).
+    async fn host_target(
+        &mut self,
+        spec: Option<&MacroString>,
+        domain: &str,
+        node: &mut Node,
+    ) -> Result<String, Match> {
+        let target = self.target(spec, domain, node).await.map_err(Match::Perm)?;
+        match check_domain_syntax(&target) {
+            Ok(()) => Ok(target),
+            Err(why) => Err(Match::No(format!(
+                "target {target:?} is not a valid domain: {why}"
+            ))),
+        }
+    }
+
     /// Evaluates one mechanism (RFC 7208 §5).
     async fn mechanism(&mut self, mechanism: &Mechanism, domain: &str, node: &mut Node) -> Match {
         let ip = self.ip;
@@ -700,24 +709,18 @@ impl<'r> Evaluator<'r> {
             }
             // RFC 7208 §5.3
             Mechanism::A { domain: spec, cidr } => {
-                let target = match self.target(spec.as_ref(), domain, node).await {
+                let target = match self.host_target(spec.as_ref(), domain, node).await {
                     Ok(t) => t,
-                    Err(e) => return Match::Perm(e),
+                    Err(m) => return m,
                 };
-                if let Err(why) = check_domain_syntax(&target) {
-                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
-                }
                 self.address_match(&target, *cidr, true, node).await
             }
             // RFC 7208 §5.4
             Mechanism::Mx { domain: spec, cidr } => {
-                let target = match self.target(spec.as_ref(), domain, node).await {
+                let target = match self.host_target(spec.as_ref(), domain, node).await {
                     Ok(t) => t,
-                    Err(e) => return Match::Perm(e),
+                    Err(m) => return m,
                 };
-                if let Err(why) = check_domain_syntax(&target) {
-                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
-                }
                 self.mx_match(&target, *cidr, node).await
             }
             // RFC 7208 §5.5
@@ -745,13 +748,10 @@ impl<'r> Evaluator<'r> {
             }
             // RFC 7208 §5.7
             Mechanism::Exists(spec) => {
-                let target = match self.target(Some(spec), domain, node).await {
+                let target = match self.host_target(Some(spec), domain, node).await {
                     Ok(t) => t,
-                    Err(e) => return Match::Perm(e),
+                    Err(m) => return m,
                 };
-                if let Err(why) = check_domain_syntax(&target) {
-                    return Match::No(format!("target {target:?} is not a valid domain: {why}"));
-                }
                 // "The lookup type is A even when the connection type is IPv6."
                 let answer = self.query(&target, RType::A, node).await;
                 if answer.is_failure() {
@@ -1034,6 +1034,36 @@ impl<'r> Evaluator<'r> {
         });
         Some(expanded)
     }
+}
+
+/// A §4.6.4 counter past its limit: records a `limit` event naming `what` and returns the
+/// permerror message (`what` in quotes when it is a term as written); `None` within the limit.
+fn over_limit(
+    node: &mut Node,
+    limit: &str,
+    count: u32,
+    max: u32,
+    what: &str,
+    quote: bool,
+    noun: &str,
+) -> Option<String> {
+    if count <= max {
+        return None;
+    }
+    node.push(Event::Limit {
+        limit: limit.to_string(),
+        count,
+        max,
+        term: what.to_string(),
+    });
+    let shown = if quote {
+        format!("\"{what}\"")
+    } else {
+        what.to_string()
+    };
+    Some(format!(
+        "more than {max} {noun}: {shown} is number {count} (RFC 7208 §4.6.4)"
+    ))
 }
 
 /// RFC 7208 §4.3 domain checks on a name whose one trailing dot (if any) is already removed:
