@@ -196,6 +196,13 @@ impl MacroString {
             .any(|p| matches!(p, MacroPart::Macro(m) if m.letter == MacroLetter::P))
     }
 
+    /// True if the string expands the sender's local-part: `%{s}` or `%{l}` (RFC 8616 §4).
+    pub fn uses_local_part(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(p, MacroPart::Macro(m) if matches!(m.letter, MacroLetter::S | MacroLetter::L))
+        })
+    }
+
     /// True if the string contains any macro expansion.
     pub fn has_macros(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, MacroPart::Macro(_)))
