@@ -12,5 +12,7 @@ mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod identities;
 mod spf_rules;
 mod spf_suite;
+mod spf_suite_bin;

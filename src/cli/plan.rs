@@ -76,7 +76,7 @@ impl Plan {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let helo = match &args.helo {
-            Some(h) => parse_domain(h, "--helo")?,
+            Some(h) => parse_identity(h, "--helo")?,
             None => domain.clone(),
         };
         let mail_from = match &args.mail_from {
@@ -246,25 +246,34 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
     Ok(normalize_name(d))
 }
 
-fn parse_mail_from(s: &str) -> Result<String, InputError> {
-    let m = s.trim().trim_start_matches('<').trim_end_matches('>');
-    if m.is_empty() {
-        return Ok(String::new());
+/// Longest `--helo` / `--mail-from` accepted: a bound on hostile input, well above what SMTP
+/// carries (RFC 5321 §4.5.3.1: a path of 256 octets, a domain of 255).
+pub const MAX_IDENTITY: usize = 1024;
+
+/// An SMTP identity as the receiver was handed it: any text of at most [`MAX_IDENTITY`] bytes
+/// without NUL or control characters, kept exactly as given. It is not checked as a domain:
+/// `check_host` evaluates a malformed `<domain>` to "none" and says why (RFC 7208 §4.3), and
+/// the macros `%{h}`, `%{l}`, `%{s}` must carry the string as it was (address literals such as
+/// `[192.0.2.1]`, quoted local-parts such as `"john doe"`, RFC 5321 §4.1.2–§4.1.3).
+fn parse_identity(s: &str, what: &str) -> Result<String, InputError> {
+    if s.len() > MAX_IDENTITY {
+        return err(format!(
+            "{what}: {} bytes long (at most {MAX_IDENTITY})",
+            s.len()
+        ));
     }
-    let domain = match m.rsplit_once('@') {
-        Some((local, d)) => {
-            if local.chars().any(|c| c.is_control() || c == ' ') {
-                return err(format!("--mail-from {s:?}: invalid local-part"));
-            }
-            d
-        }
-        None => m,
-    };
-    let domain = parse_domain(domain, "--mail-from")?;
-    Ok(match m.rsplit_once('@') {
-        Some((local, _)) => format!("{local}@{domain}"),
-        None => domain,
-    })
+    if let Some((i, c)) = s.char_indices().find(|(_, c)| c.is_control()) {
+        return err(format!(
+            "{what}: control character U+{:04X} at byte {i} (not allowed in an SMTP identity)",
+            u32::from(c)
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The MAIL FROM as given (see [`parse_identity`]); `<>` or "" is the null sender.
+fn parse_mail_from(s: &str) -> Result<String, InputError> {
+    parse_identity(s, "--mail-from")
 }
 
 /// A header From address, `addr@domain` or `Display Name <addr@domain>` (RFC 5322 §3.4);
@@ -407,9 +416,26 @@ mod tests {
         assert!(parse_domain("a..b", "d").is_err());
         assert!(parse_domain("exa mple.com", "d").is_err());
         assert!(parse_domain("bücher.de", "d").is_err());
-        assert_eq!(parse_mail_from("<>").unwrap(), "");
-        assert_eq!(parse_mail_from("A@B.example").unwrap(), "A@b.example");
-        assert!(parse_mail_from("a@b..c").is_err());
+        assert_eq!(parse_mail_from("<>").unwrap(), "<>");
+        // Identities are kept as given; check_host judges them (RFC 7208 §4.3).
+        for id in [
+            "A@B.example",
+            "a@b..c",
+            "foo@[1.2.3.5]",
+            "\"john doe\"@example.com",
+            "Macro Error@e8.example.com",
+            "JUMPIN' JUPITER",
+            "%%%%%%",
+        ] {
+            assert_eq!(parse_mail_from(id).unwrap(), id);
+            assert_eq!(parse_identity(id, "--helo").unwrap(), id);
+        }
+        let e = parse_identity("a\u{0}b", "--helo").unwrap_err();
+        assert!(e.0.contains("U+0000 at byte 1"), "{e}");
+        assert!(parse_mail_from("a@b\nc").is_err());
+        assert!(parse_mail_from(&"x".repeat(MAX_IDENTITY)).is_ok());
+        let e = parse_mail_from(&"x".repeat(MAX_IDENTITY + 1)).unwrap_err();
+        assert!(e.0.contains("at most 1024"), "{e}");
         assert_eq!(
             parse_nameserver("127.0.0.1").unwrap(),
             "127.0.0.1:53".parse().unwrap()

@@ -19,7 +19,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::{Label, Name, RData as HRData, RecordType};
 use hickory_resolver::{Resolver as HResolver, TokioResolver};
 
-use super::{Answer, RData, RType, Resolver, normalize_name};
+use super::{Answer, RData, RType, Resolver, normalize_name, query_name};
 
 /// Retries after a failed attempt (hickory's `attempts`): one retry, so a silent server costs
 /// about `timeout × 2`.
@@ -102,6 +102,9 @@ impl HickoryResolver {
 #[async_trait::async_trait]
 impl Resolver for HickoryResolver {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
+        // The name the overlay and the trace use too (RFC 8616 §4: A-labels).
+        let name = query_name(name);
+        let name = name.as_str();
         let qname = match absolute_name(name) {
             Ok(n) => n,
             Err(e) => return Answer::Error(format!("invalid name {name:?}: {e}")),

@@ -59,9 +59,9 @@ const MAX_TTL: u64 = 0x7fff_ffff;
 /// first `$ORIGIN` are an error).
 ///
 /// Returned records are in file order; names are absolute, lower-case, without the trailing
-/// dot, with `\X`/`\DDD` escapes decoded (a byte that cannot appear literally in a name's
-/// presentation form — `.` inside a label, `\`, space, control bytes, invalid UTF-8 — stays
-/// escaped, so the name still means the same thing).
+/// dot, with `\X`/`\DDD` escapes decoded, so that a name matches the string an evaluator
+/// queries (`\032` is a space); `.` inside a label, `\`, control bytes and invalid UTF-8 stay
+/// escaped, so the name still means the same thing.
 pub fn parse_zone(text: &str, origin: Option<&str>) -> Result<Vec<Record>, ZoneError> {
     let mut state = State::default();
     if let Some(o) = origin {
@@ -446,9 +446,11 @@ fn parse_name(tok: &Token, origin: Option<&str>, what: &str) -> Result<String, Z
     Ok(out)
 }
 
-/// Appends one decoded label in canonical presentation form: ASCII lower-cased; bytes that
-/// cannot stand for themselves in a name (`.`, `\`, white space, controls, invalid UTF-8)
-/// written as `\DDD` or `\.`.
+/// Appends one decoded label in the form the evaluators query it: ASCII lower-cased, every
+/// escape decoded (`\037` is `%`, `\032` a space: an SPF macro expansion such as `%_` yields
+/// the raw character, RFC 7208 §7.3, and must find the record). Only bytes that cannot stand
+/// for themselves in a dotted `&str` name stay escaped: `.` and `\` inside a label (`\.`,
+/// `\\`), control characters and invalid UTF-8 (`\DDD`; no query name can contain them).
 fn present_label(label: &[u8], out: &mut String) {
     for chunk in label.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -457,7 +459,7 @@ fn present_label(label: &[u8], out: &mut String) {
                     out.push('\\');
                     out.push(c);
                 }
-                c if c.is_ascii_control() || c == ' ' => {
+                c if c.is_ascii_control() => {
                     out.push_str(&format!("\\{:03}", c as u32));
                 }
                 c => out.push(c.to_ascii_lowercase()),
@@ -1199,8 +1201,23 @@ mod tests {
     fn escapes_in_names() {
         let recs = parse("$TTL 5\n\\065b\\.c A 192.0.2.1\nx\\032y CNAME T\\097rget.Other.\n");
         assert_eq!(recs[0].name, "ab\\.c.example.com");
-        assert_eq!(recs[1].name, "x\\032y.example.com");
+        assert_eq!(recs[1].name, "x y.example.com");
         assert_eq!(recs[1].data, RData::Cname("target.other".into()));
+    }
+
+    /// openspf `macro-mania-in-domain`: the owner name the record's
+    /// `a:macro%%percent%_%_space%-url-space.example.com` expands to.
+    #[test]
+    fn escaped_owner_matches_macro_expansion() {
+        let recs = parse_zone(
+            "macro\\037percent\\032\\032space\\03720url-space.example.com. 300 A 1.2.3.4\n\
+             tab\\009x.example.com. 300 A 1.2.3.4\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(recs[0].name, "macro%percent  space%20url-space.example.com");
+        // A control character cannot be in a query name: it stays escaped.
+        assert_eq!(recs[1].name, "tab\\009x.example.com");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::dns::recorder::Recorder;
-use crate::dns::{Answer, RType, Resolver};
+use crate::dns::{Answer, RType, Resolver, query_name};
 use crate::eval::trace::{Event, Node};
 
 /// A recorded, deadline-bounded view of a resolver for one evaluation.
@@ -35,6 +35,9 @@ impl Lookup {
     /// One query through the recorder, bounded by the overall deadline; the query and its
     /// answer are added to `node`. After the deadline nothing more is sent.
     pub async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
+        // One name on the wire, in zone data and in the trace (RFC 8616 §4: A-labels).
+        let name = query_name(name);
+        let name = name.as_str();
         let already_hit = self.deadline_hit;
         let answer = match self.deadline {
             Some(deadline) if !self.deadline_hit => {
