@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod dry_run;
 mod spf_rules;
 mod spf_suite;
