@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod dry_run;
 mod identities;
 mod spf_rules;
 mod spf_suite;

@@ -3,18 +3,19 @@
 //! files and the clock.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::dns::Resolver;
 use crate::dns::fault::{Faults, parse_fault_spec};
 use crate::dns::hickory::HickoryResolver;
-use crate::dns::overlay::{Overlay, ZoneData};
-use crate::dns::zone::parse_zone;
-use crate::dns::{RData, normalize_name};
+use crate::dns::normalize_name;
+use crate::dns::overlay::{Overlay, TxtReplacement, ZoneData};
+use crate::dns::zone::parse_zone_file;
 use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
-use crate::record::dmarc::DmarcMode;
+use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
 use crate::verdict::VerdictRequest;
 
@@ -104,8 +105,8 @@ impl Plan {
         };
 
         // --record replaces the policy of the domain actually checked: DOMAIN, or the domain of
-        // --mail-from, or (null sender) the --helo name.
-        let resolver = build_resolver(args, &request.domain, timeout)?;
+        // --mail-from, or (null sender) the --helo name; --dmarc-record, the From domain's.
+        let resolver = build_resolver(args, &request.domain, &domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
         let request = VerdictRequest {
             spf: request,
@@ -126,41 +127,43 @@ impl Plan {
     }
 }
 
-/// live → overlay (zone files, --record) → faults.
+/// live → overlay (zone files, --record, --dmarc-record) → faults.
 fn build_resolver(
     args: &Args,
     domain: &str,
+    from_domain: &str,
     timeout: Duration,
 ) -> Result<Arc<dyn Resolver>, InputError> {
     let mut zone = ZoneData::new();
     for path in &args.zone {
-        let shown = path.to_string_lossy();
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    return err(format!(
-                        "{shown}: not UTF-8 text (byte {})",
-                        e.utf8_error().valid_up_to()
-                    ));
-                }
-            },
-            Err(e) => return err(format!("{shown}: cannot read: {e}")),
-        };
-        match parse_zone(&text, None) {
+        // Bounded (16 MiB, regular files only); errors read FILE:LINE: message.
+        match parse_zone_file(Path::new(path)) {
             Ok(records) => zone.extend(records),
-            Err(e) => return err(format!("{shown}:{}: {}", e.line, e.message)),
+            Err(e) => return err(e.to_string()),
         }
     }
+    // Dry runs replace (never add to) the published record, in the zone data and live DNS
+    // alike; other TXT records at the name stay.
+    let mut replacements = Vec::new();
     if let Some(record) = &args.record {
         if !is_spf_record(record) {
             return err(format!(
                 "--record {record:?} is not an SPF record (it must begin with \"v=spf1\")"
             ));
         }
-        // A TXT character-string holds at most 255 octets (RFC 1035 §3.3.14).
-        let strings = record.as_bytes().chunks(255).map(<[u8]>::to_vec).collect();
-        zone.add(domain, 0, RData::Txt(strings));
+        // RFC 7208 §4.5: the SPF records at the name are the TXT records starting "v=spf1".
+        replacements.push(TxtReplacement::new(domain, is_spf_record, record));
+    }
+    if let Some(record) = &args.dmarc_record {
+        if !is_dmarc_record(record) {
+            return err(format!(
+                "--dmarc-record {record:?} is not a DMARC record (it must begin with \"v=DMARC1\")"
+            ));
+        }
+        // RFC 9989 §4.10 step 2: the DMARC records at `_dmarc.<From domain>` are the TXT
+        // records starting with the v=DMARC1 tag.
+        let name = format!("_dmarc.{from_domain}");
+        replacements.push(TxtReplacement::new(&name, is_dmarc_record, record));
     }
     let upstream: Option<Arc<dyn Resolver>> = if args.offline {
         None
@@ -181,8 +184,12 @@ fn build_resolver(
         }
     };
     let mut resolver: Arc<dyn Resolver> =
-        if args.offline || !args.zone.is_empty() || args.record.is_some() {
-            Arc::new(Overlay::new(zone, upstream))
+        if args.offline || !args.zone.is_empty() || !replacements.is_empty() {
+            let mut overlay = Overlay::new(zone, upstream);
+            for r in replacements {
+                overlay.replace_txt(r);
+            }
+            Arc::new(overlay)
         } else {
             match upstream {
                 Some(u) => u,
