@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod diag;
 pub mod dns;
 pub mod eval;
 pub mod psl;

@@ -32,7 +32,8 @@ pub fn render(report: &Report<'_>) -> String {
         SpfResult::TempError | SpfResult::PermError => v
             .spf
             .problem
-            .clone()
+            .as_ref()
+            .map(|d| d.message.clone())
             .unwrap_or_else(|| v.spf.result.to_string()),
     };
     let spf_prop = if spf_req.mail_from.is_empty() {

@@ -25,7 +25,8 @@ pub fn spf_value(report: &SpfReport<'_>) -> Value {
         "explanation": out.explanation,
         "dns_lookups": out.dns_lookups,
         "void_lookups": out.void_lookups,
-        "problem": out.problem,
+        "problem": out.problem.as_ref().map(|d| &d.message),
+        "diagnostics": out.problem.as_slice(),
         "trace": out.trace,
     })
 }
