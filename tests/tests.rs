@@ -6,3 +6,4 @@ mod dmarc;
 mod dns_backend;
 mod spf_rules;
 mod spf_suite;
+mod typed;

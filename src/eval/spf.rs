@@ -442,48 +442,7 @@ impl<'r> Evaluator<'r> {
         {
             return Err(HostResult::new(SpfResult::PermError, Some(perm)));
         }
-        // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
-        let mut spf_texts = Vec::new();
-        for text in texts {
-            if spf::is_spf_record(&text) {
-                spf_texts.push(text);
-            } else {
-                node.push(Event::Ignored {
-                    text,
-                    reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
-                });
-            }
-        }
-        match spf_texts.len() {
-            0 => {
-                let (code, why) = match answer {
-                    Answer::NxDomain => (
-                        code::NXDOMAIN,
-                        format!("{domain} does not exist (NXDOMAIN)"),
-                    ),
-                    _ => (code::NO_RECORD, format!("no SPF record at {domain}")),
-                };
-                let problem = Diagnostic::new(code, Severity::Info, "RFC 7208 §4.5", why);
-                Err(HostResult::new(SpfResult::None, Some(problem)))
-            }
-            1 => Ok(spf_texts.remove(0)),
-            n => {
-                for t in &spf_texts {
-                    node.push(Event::Ignored {
-                        text: t.clone(),
-                        reason: "one of several SPF records".to_string(),
-                    });
-                }
-                Err(HostResult::new(
-                    SpfResult::PermError,
-                    Some(Diagnostic::error(
-                        code::MULTIPLE_RECORDS,
-                        "RFC 7208 §4.5",
-                        format!("{n} SPF records at {domain} (RFC 7208 §4.5 allows one)"),
-                    )),
-                ))
-            }
-        }
+        pick_spf_record(domain, texts, answer == Answer::NxDomain, node).map_err(|h| *h)
     }
 
     /// The terms of a parsed record left to right (RFC 7208 §4.6.2), then redirect (§6.1) or
@@ -1154,6 +1113,59 @@ impl<'r> Evaluator<'r> {
             source: "default".to_string(),
         });
         Some(expanded)
+    }
+}
+
+/// RFC 7208 §4.5: the one TXT record of `texts` that begins with "v=spf1" followed by SP or
+/// the end; none gives "none", several a permerror. The others are noted as ignored.
+fn pick_spf_record(
+    domain: &str,
+    texts: Vec<String>,
+    nxdomain: bool,
+    node: &mut Node,
+) -> Result<String, Box<HostResult>> {
+    // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
+    let mut spf_texts = Vec::new();
+    for text in texts {
+        if spf::is_spf_record(&text) {
+            spf_texts.push(text);
+        } else {
+            node.push(Event::Ignored {
+                text,
+                reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
+            });
+        }
+    }
+    match spf_texts.len() {
+        0 => {
+            let (code, why) = if nxdomain {
+                (
+                    code::NXDOMAIN,
+                    format!("{domain} does not exist (NXDOMAIN)"),
+                )
+            } else {
+                (code::NO_RECORD, format!("no SPF record at {domain}"))
+            };
+            let problem = Diagnostic::new(code, Severity::Info, "RFC 7208 §4.5", why);
+            Err(Box::new(HostResult::new(SpfResult::None, Some(problem))))
+        }
+        1 => Ok(spf_texts.remove(0)),
+        n => {
+            for t in &spf_texts {
+                node.push(Event::Ignored {
+                    text: t.clone(),
+                    reason: "one of several SPF records".to_string(),
+                });
+            }
+            Err(Box::new(HostResult::new(
+                SpfResult::PermError,
+                Some(Diagnostic::error(
+                    code::MULTIPLE_RECORDS,
+                    "RFC 7208 §4.5",
+                    format!("{n} SPF records at {domain} (RFC 7208 §4.5 allows one)"),
+                )),
+            )))
+        }
     }
 }
 

@@ -401,45 +401,7 @@ pub fn parse(text: &str) -> Result<DmarcRecord, ParseError> {
             .at(e.position),
         );
     }
-    let dups = taglist::find_duplicates(&scan.tags, true);
-    let mut is_repeat = vec![false; scan.tags.len()];
-    for d in &dups {
-        if let (Some(flag), Some(first), Some(rep)) = (
-            is_repeat.get_mut(d.repeat),
-            scan.tags.get(d.first),
-            scan.tags.get(d.repeat),
-        ) {
-            *flag = true;
-            let name = rep.name.to_ascii_lowercase();
-            if rep.value == first.value {
-                b.common.push(note(
-                    code::DUPLICATE_TAG,
-                    Severity::Warning,
-                    "RFC 9989 §4.8",
-                    &name,
-                    rep.position,
-                    format!(
-                        "{name} appears again with the same value: the repeat is ignored \
-                         (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8 discards the error)"
-                    ),
-                ));
-            } else {
-                b.common.push(note(
-                    code::DUPLICATE_TAG,
-                    Severity::Error,
-                    "RFC 9989 §4.8",
-                    &name,
-                    rep.position,
-                    format!(
-                        "{name} appears again ({}={}): the first value ({}) applies and this \
-                         one is ignored; receivers that take the last one or reject the record \
-                         will differ (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8)",
-                        rep.name, rep.value, first.value
-                    ),
-                ));
-            }
-        }
-    }
+    let is_repeat = b.repeats(&scan.tags);
     // The tags in force: the first occurrence of each name. `v` is the first tag (checked
     // above, and the first segment parsed, so it is `scan.tags[0]`).
     let mut p_index = None;
@@ -553,6 +515,51 @@ impl Builder {
                 ),
             ));
         }
+    }
+
+    /// Notes each repeated tag (RFC 6376 §3.2 forbids them; RFC 9989 §4.8 discards the error):
+    /// the first occurrence applies. Returns which of `tags` are repeats.
+    fn repeats(&mut self, tags: &[Tag]) -> Vec<bool> {
+        let dups = taglist::find_duplicates(tags, true);
+        let mut is_repeat = vec![false; tags.len()];
+        for d in &dups {
+            if let (Some(flag), Some(first), Some(rep)) = (
+                is_repeat.get_mut(d.repeat),
+                tags.get(d.first),
+                tags.get(d.repeat),
+            ) {
+                *flag = true;
+                let name = rep.name.to_ascii_lowercase();
+                if rep.value == first.value {
+                    self.common.push(note(
+                        code::DUPLICATE_TAG,
+                        Severity::Warning,
+                        "RFC 9989 §4.8",
+                        &name,
+                        rep.position,
+                        format!(
+                            "{name} appears again with the same value: the repeat is ignored \
+                             (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8 discards the error)"
+                        ),
+                    ));
+                } else {
+                    self.common.push(note(
+                        code::DUPLICATE_TAG,
+                        Severity::Error,
+                        "RFC 9989 §4.8",
+                        &name,
+                        rep.position,
+                        format!(
+                            "{name} appears again ({}={}): the first value ({}) applies and this \
+                             one is ignored; receivers that take the last one or reject the record \
+                             will differ (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8)",
+                            rep.name, rep.value, first.value
+                        ),
+                    ));
+                }
+            }
+        }
+        is_repeat
     }
 
     /// One tag in force (its first occurrence), by its lower-case name.
