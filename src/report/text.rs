@@ -351,3 +351,70 @@ fn line(e: &Event, limits: &Limits) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostic;
+    use crate::eval::dmarc::DmarcResult;
+
+    fn term(text: &str, outcome: TermOutcome) -> Event {
+        Event::Term {
+            term: text.to_string(),
+            outcome,
+            dns_lookups: 0,
+            void_lookups: 0,
+            detail: None,
+        }
+    }
+
+    /// The words come from the types: each outcome, diagnostic and result renders as it should
+    /// with color off (the `colored` override is process-wide, so this is set, never unset).
+    #[test]
+    fn typed_events_render_as_words() {
+        colored::control::set_override(false);
+        let limits = Limits::default();
+        let mut root = Node::new(Event::CheckHost {
+            domain: "a.example".into(),
+            via: None,
+        });
+        root.push(term("ip4:192.0.2.0/24", TermOutcome::NoMatch));
+        root.push(term("mx", TermOutcome::TempError));
+        root.push(term(
+            "redirect=b.example",
+            TermOutcome::Redirect(SpfResult::Fail),
+        ));
+        root.push(term("~all", TermOutcome::Match(SpfResult::SoftFail)));
+        root.push(Event::Diagnostic(
+            Diagnostic::new(
+                "dmarc-unknown-tag",
+                Severity::Warning,
+                "RFC 9989 §4.7",
+                "ignored",
+            )
+            .with_tag("zz")
+            .at(3),
+        ));
+        root.push(Event::Result {
+            result: SpfResult::SoftFail.into(),
+            reason: None,
+        });
+        root.push(Event::Result {
+            result: DmarcResult::PermError.into(),
+            reason: Some("why".into()),
+        });
+        let mut s = String::new();
+        render_node(&root, &limits, "", "", &mut s);
+        for want in [
+            "term ip4:192.0.2.0/24 → no match  [lookups 0/10, void 0/2]",
+            "term mx → temperror",
+            "term redirect=b.example → → fail",
+            "term ~all → match → softfail",
+            "warning zz: ignored",
+            "result: softfail",
+            "result: permerror (why)",
+        ] {
+            assert!(s.contains(want), "{want:?} not in:\n{s}");
+        }
+    }
+}
