@@ -81,9 +81,7 @@ fn json_spf_problem_is_a_diagnostic_with_code_and_position() {
         problem.starts_with("syntax error in the SPF record of example.com"),
         "{spf}"
     );
-    let diags = spf["diagnostics"].as_array().cloned().unwrap_or_default();
-    assert_eq!(diags.len(), 1, "{spf}");
-    let d = &diags[0];
+    let d = &spf["problem_diagnostic"];
     assert_eq!(d["code"], "spf-syntax");
     assert_eq!(d["severity"], "error");
     assert_eq!(d["rfc"], "RFC 7208 §4.6");
@@ -101,7 +99,8 @@ fn json_spf_problem_is_a_diagnostic_with_code_and_position() {
     // A pass has no problem and no diagnostics.
     let doc = json(SPF_ZONE, "pass", &["example.com", "192.0.2.1"]);
     assert_eq!(doc["spf"]["problem"], Value::Null);
-    assert_eq!(doc["spf"]["diagnostics"], serde_json::json!([]));
+    assert_eq!(doc["spf"]["problem_diagnostic"], Value::Null);
+    assert_eq!(doc["dmarc"]["problem_diagnostic"], Value::Null);
 }
 
 #[test]
@@ -118,7 +117,7 @@ fn json_nested_limit_problem_keeps_its_code_and_points_at_the_top_term() {
     let doc = json(&zone, "limit", &["example.com", "192.0.2.1"]);
     let spf = &doc["spf"];
     assert_eq!(spf["result"], "permerror");
-    let d = &spf["diagnostics"][0];
+    let d = &spf["problem_diagnostic"];
     assert_eq!(d["code"], "spf-dns-lookup-limit", "{spf}");
     assert_eq!(d["rfc"], "RFC 7208 §4.6.4");
     // The path of terms, and the position of the include in the checked record.
@@ -207,4 +206,33 @@ fn json_removed_tag_under_rfc9989() {
         !diags.iter().any(|d| d["code"] == "dmarc-removed-tag"),
         "{diags:?}"
     );
+}
+
+#[test]
+fn json_dmarc_problem_is_a_diagnostic() {
+    // No DMARC record: none, with an info diagnostic.
+    let zone = "example.com. TXT \"v=spf1 -all\"\n";
+    let doc = json(zone, "no-policy", &["example.com", "192.0.2.1"]);
+    let d = &doc["dmarc"]["problem_diagnostic"];
+    assert_eq!(doc["dmarc"]["result"], "none");
+    assert_eq!(
+        (&d["code"], &d["severity"], &d["rfc"]),
+        (
+            &Value::from("dmarc-no-policy"),
+            &Value::from("info"),
+            &Value::from("RFC 9989 §4.10.1")
+        )
+    );
+    assert_eq!(d["message"], doc["dmarc"]["problem"]);
+    // An invalid p and no rua: permerror, "no DMARC processing".
+    let zone = "example.com. TXT \"v=spf1 -all\"\n\
+                _dmarc.example.com. TXT \"v=DMARC1; p=bogus\"\n";
+    let doc = json(zone, "unusable", &["example.com", "192.0.2.1"]);
+    assert_eq!(doc["dmarc"]["result"], "permerror");
+    let d = &doc["dmarc"]["problem_diagnostic"];
+    assert_eq!(
+        (&d["code"], &d["severity"]),
+        (&Value::from("dmarc-unusable-record"), &Value::from("error"))
+    );
+    assert_eq!(d["message"], doc["dmarc"]["problem"]);
 }

@@ -18,8 +18,22 @@ use crate::eval::spf::SpfResult;
 use crate::eval::trace::{Event, Node};
 use crate::psl;
 use crate::record::dmarc::{
-    self, AlignmentMode, Diagnostic, DmarcMode, DmarcRecord, EffectivePolicy, Policy, Psd,
+    self, AlignmentMode, Diagnostic, DmarcMode, DmarcRecord, EffectivePolicy, Policy, Psd, Severity,
 };
+
+/// The stable `code` of each DMARC evaluation problem (the [`Diagnostic`] in
+/// [`DmarcOutput::problem`]); record remarks have theirs in [`dmarc::code`].
+pub mod code {
+    /// A DNS failure during policy discovery or the existence check: temperror.
+    pub const DNS_ERROR: &str = "dmarc-dns-error";
+    /// Discovery found no usable policy record: none.
+    pub const NO_POLICY: &str = "dmarc-no-policy";
+    /// The policy record has policy defects and no valid rua: permerror.
+    pub const UNUSABLE_RECORD: &str = "dmarc-unusable-record";
+    /// A temperror input (SPF, DKIM, an alignment lookup) kept pass or fail from being
+    /// known (RFC 9989 §5.3.6): temperror.
+    pub const UNDECIDED: &str = "dmarc-undecided";
+}
 
 /// At most this many `_dmarc` queries per DNS Tree Walk (RFC 9989 §4.10).
 pub const MAX_TREE_WALK_QUERIES: usize = 8;
@@ -264,8 +278,8 @@ pub struct DmarcOutput {
     pub sampling: Option<Sampling>,
     /// Whether the Author Domain exists (asked only when np could apply).
     pub from_domain_exists: Option<bool>,
-    /// Why, for none, permerror and temperror.
-    pub problem: Option<String>,
+    /// Why, for none, permerror and temperror: a typed [`Diagnostic`] (codes in [`code`]).
+    pub problem: Option<Diagnostic>,
     /// The disposition in one sentence.
     pub reason: String,
     pub trace: Node,
@@ -705,13 +719,17 @@ impl Evaluator {
             Discovery::TempError(e) => {
                 out.result = DmarcResult::TempError;
                 out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
-                out.problem = Some(e);
+                out.problem = Some(Diagnostic::error(code::DNS_ERROR, "RFC 9989 §4.10", e));
                 None
             }
             Discovery::NotFound(why) => {
                 out.result = DmarcResult::None;
                 out.reason = format!("no DMARC policy applies: {why}");
-                out.problem = Some(why);
+                let rfc = match self.mode {
+                    DmarcMode::Rfc9989 => "RFC 9989 §4.10.1",
+                    DmarcMode::Rfc7489 => "RFC 7489 §6.6.3",
+                };
+                out.problem = Some(Diagnostic::new(code::NO_POLICY, Severity::Info, rfc, why));
                 None
             }
             Discovery::Found {
@@ -742,7 +760,15 @@ impl Evaluator {
             Ok(e) => e,
             Err(problem) => {
                 out.result = DmarcResult::PermError;
-                out.problem = Some(format!("_dmarc.{policy_domain}: {problem}"));
+                let rfc = match self.mode {
+                    DmarcMode::Rfc9989 => "RFC 9989 §4.10.1",
+                    DmarcMode::Rfc7489 => "RFC 7489 §6.6.3",
+                };
+                out.problem = Some(Diagnostic::error(
+                    code::UNUSABLE_RECORD,
+                    rfc,
+                    format!("_dmarc.{policy_domain}: {problem}"),
+                ));
                 out.reason = format!(
                     "the DMARC record at _dmarc.{policy_domain} is unusable ({problem}); no policy applied"
                 );
@@ -856,7 +882,7 @@ impl Evaluator {
                 Err(e) => {
                     out.result = DmarcResult::TempError;
                     out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
-                    out.problem = Some(e);
+                    out.problem = Some(Diagnostic::error(code::DNS_ERROR, "RFC 9989 §4.10.1", e));
                     return None;
                 }
                 Ok(true) => {
@@ -1084,7 +1110,11 @@ fn pass_or_fail(
             "DMARC could not pass or fail ({}); no policy applied (RFC 9989 §5.3.6)",
             why.join("; ")
         );
-        out.problem = Some(why.join("; "));
+        out.problem = Some(Diagnostic::error(
+            code::UNDECIDED,
+            "RFC 9989 §5.3.6",
+            why.join("; "),
+        ));
         return false;
     }
     out.result = DmarcResult::Fail;

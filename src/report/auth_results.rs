@@ -81,7 +81,7 @@ pub fn render(report: &Report<'_>) -> String {
         }
         _ => {
             if let Some(p) = &dm.problem {
-                dmarc.push_str(&format!(" ({})", comment_text(p)));
+                dmarc.push_str(&format!(" ({})", comment_text(&p.message)));
             }
         }
     }

@@ -136,7 +136,11 @@ pub fn verdict_block(report: &Report<'_>) -> String {
                 dm.domain.as_deref().unwrap_or("")
             )
         }
-        _ => dm.problem.clone().unwrap_or_default(),
+        _ => dm
+            .problem
+            .as_ref()
+            .map(|p| p.message.clone())
+            .unwrap_or_default(),
     };
     let _ = writeln!(s, "  DMARC  {:<10} {dmarc_why}", dmarc_word(dm.result));
     s
@@ -178,7 +182,7 @@ pub fn dmarc_section(report: &Report<'_>) -> String {
         );
     }
     if let Some(p) = &dm.problem {
-        let _ = writeln!(s, "  problem:       {}", p.as_str().magenta());
+        let _ = writeln!(s, "  problem:       {}", p.message.as_str().magenta());
     }
     let _ = writeln!(s, "  disposition:   {}", dm.disposition);
     let _ = writeln!(s);
