@@ -15,7 +15,7 @@ use spfcheck::dns::overlay::{Overlay, ZoneData};
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{Answer, RType, Resolver, normalize_name};
 use spfcheck::eval::spf::{Limits, SpfOutput, SpfRequest, SpfResult, check_host};
-use spfcheck::eval::trace::{Event, Node};
+use spfcheck::eval::trace::{Event, Node, TermOutcome};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -188,7 +188,7 @@ fn notes(trace: &Node) -> Vec<String> {
 }
 
 fn problem(out: &SpfOutput) -> &str {
-    out.problem.as_deref().unwrap_or("")
+    out.problem.as_ref().map_or("", |d| d.message.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -736,7 +736,7 @@ async fn s5_2_include_fail_softfail_neutral_no_match() {
         else {
             unreachable!()
         };
-        assert_eq!(outcome, "no match");
+        assert_eq!(*outcome, TermOutcome::NoMatch);
     }
     let out = check(
         "@ TXT \"v=spf1 include:i.example.com -all\"\ni TXT \"v=spf1 +all\"\n",

@@ -17,3 +17,4 @@ mod identities;
 mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
+mod typed;

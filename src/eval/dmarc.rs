@@ -17,7 +17,23 @@ use crate::eval::lookup::Lookup;
 use crate::eval::spf::SpfResult;
 use crate::eval::trace::{Event, Node};
 use crate::psl;
-use crate::record::dmarc::{self, AlignmentMode, Diagnostic, DmarcMode, DmarcRecord, Policy, Psd};
+use crate::record::dmarc::{
+    self, AlignmentMode, Diagnostic, DmarcMode, DmarcRecord, EffectivePolicy, Policy, Psd, Severity,
+};
+
+/// The stable `code` of each DMARC evaluation problem (the [`Diagnostic`] in
+/// [`DmarcOutput::problem`]); record remarks have theirs in [`dmarc::code`].
+pub mod code {
+    /// A DNS failure during policy discovery or the existence check: temperror.
+    pub const DNS_ERROR: &str = "dmarc-dns-error";
+    /// Discovery found no usable policy record: none.
+    pub const NO_POLICY: &str = "dmarc-no-policy";
+    /// The policy record has policy defects and no valid rua: permerror.
+    pub const UNUSABLE_RECORD: &str = "dmarc-unusable-record";
+    /// A temperror input (SPF, DKIM, an alignment lookup) kept pass or fail from being
+    /// known (RFC 9989 §5.3.6): temperror.
+    pub const UNDECIDED: &str = "dmarc-undecided";
+}
 
 /// At most this many `_dmarc` queries per DNS Tree Walk (RFC 9989 §4.10).
 pub const MAX_TREE_WALK_QUERIES: usize = 8;
@@ -122,20 +138,107 @@ pub struct DmarcRequest {
     pub deadline: Option<Duration>,
 }
 
+/// Which authenticated identifier an alignment check is about (JSON `spf`, `dkim`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Identifier {
+    Spf,
+    Dkim,
+}
+
+impl Identifier {
+    /// "SPF" or "DKIM", as a sentence names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Identifier::Spf => "SPF",
+            Identifier::Dkim => "DKIM",
+        }
+    }
+}
+
+/// The authentication result behind an alignment check, serialized as its RFC word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum AuthResult {
+    Spf(SpfResult),
+    Dkim(DkimAuth),
+}
+
+impl AuthResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthResult::Spf(r) => r.as_str(),
+            AuthResult::Dkim(r) => r.as_str(),
+        }
+    }
+
+    /// Only a pass can align (RFC 9989 §4.4).
+    pub fn passed(self) -> bool {
+        matches!(
+            self,
+            AuthResult::Spf(SpfResult::Pass) | AuthResult::Dkim(DkimAuth::Pass)
+        )
+    }
+}
+
+/// Why an identifier is or is not aligned (RFC 9989 §4.4). JSON: the kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlignmentReason {
+    /// The authentication did not pass: only a pass can align.
+    NotPass,
+    /// The identifier is the author domain itself.
+    SameDomain,
+    /// Strict mode and the identifier is not exactly the author domain.
+    StrictMismatch,
+    /// Relaxed mode: the same Organizational Domain.
+    SameOrganizationalDomain,
+    /// Relaxed mode: a different Organizational Domain.
+    DifferentOrganizationalDomain,
+}
+
+impl AlignmentReason {
+    pub fn aligned(self) -> bool {
+        matches!(
+            self,
+            AlignmentReason::SameDomain | AlignmentReason::SameOrganizationalDomain
+        )
+    }
+}
+
 /// One Identifier Alignment check (RFC 9989 §4.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AlignmentCheck {
-    /// "spf" or "dkim".
-    pub identifier: String,
+    pub identifier: Identifier,
     pub domain: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
     /// The underlying authentication result.
-    pub result: String,
-    /// "relaxed" or "strict".
-    pub mode: String,
+    pub result: AuthResult,
+    /// `relaxed` or `strict`.
+    pub mode: AlignmentMode,
     pub aligned: bool,
+    /// Why, typed.
+    pub reason: AlignmentReason,
+    /// Why, in one sentence.
     pub why: String,
+}
+
+/// An authenticated identifier to align: whose, which domain, and the result.
+struct Authenticated<'a> {
+    identifier: Identifier,
+    domain: &'a str,
+    selector: Option<String>,
+    result: AuthResult,
+}
+
+/// The two domains policy selection speaks of.
+#[derive(Clone, Copy)]
+struct PolicyTarget<'a> {
+    /// The Author Domain.
+    author: &'a str,
+    /// The DMARC Policy Domain.
+    policy_domain: &'a str,
 }
 
 /// RFC 7489 `pct` sampling, stated deterministically.
@@ -175,11 +278,42 @@ pub struct DmarcOutput {
     pub sampling: Option<Sampling>,
     /// Whether the Author Domain exists (asked only when np could apply).
     pub from_domain_exists: Option<bool>,
-    /// Why, for none, permerror and temperror.
-    pub problem: Option<String>,
+    /// Why, for none, permerror and temperror: a typed [`Diagnostic`] (codes in [`code`]).
+    pub problem: Option<Diagnostic>,
     /// The disposition in one sentence.
     pub reason: String,
     pub trace: Node,
+}
+
+impl DmarcOutput {
+    /// Nothing decided yet: result none, disposition none, no evidence.
+    fn empty(mode: DmarcMode) -> DmarcOutput {
+        DmarcOutput {
+            mode,
+            result: DmarcResult::None,
+            domain: None,
+            record: None,
+            diagnostics: Vec::new(),
+            org_domain: None,
+            policy: None,
+            subdomain_policy: None,
+            nonexistent_policy: None,
+            applied_policy: None,
+            policy_source: None,
+            disposition: Disposition::None,
+            spf_aligned: false,
+            dkim_aligned: false,
+            alignment: Vec::new(),
+            testing: false,
+            sampling: None,
+            from_domain_exists: None,
+            problem: None,
+            reason: String::new(),
+            trace: Node::new(Event::Note {
+                text: String::new(),
+            }),
+        }
+    }
 }
 
 /// What a `_dmarc` query produced.
@@ -275,11 +409,7 @@ impl Evaluator {
                     match dmarc::parse(&text) {
                         Ok(record) => {
                             for d in record.diagnostics_for(self.mode) {
-                                node.push(Event::Diagnostic {
-                                    tag: d.tag,
-                                    severity: d.severity.to_string(),
-                                    message: d.message,
-                                });
+                                node.push(Event::Diagnostic(d));
                             }
                             Fetched::Record(Box::new((text, record)))
                         }
@@ -518,58 +648,92 @@ impl Evaluator {
         }
     }
 
+    /// The whole evaluation, step by step; each step that ends it returns `None` (or false)
+    /// after filling `out` with the result and why.
     async fn run(&mut self, req: &DmarcRequest) -> DmarcOutput {
         let author = req.from_domain.trim_end_matches('.').to_ascii_lowercase();
         let mut root = Node::new(Event::Step {
             title: format!("DMARC for {author} ({})", self.mode),
         });
-        let mut out = DmarcOutput {
-            mode: self.mode,
-            result: DmarcResult::None,
-            domain: None,
-            record: None,
-            diagnostics: Vec::new(),
-            org_domain: None,
-            policy: None,
-            subdomain_policy: None,
-            nonexistent_policy: None,
-            applied_policy: None,
-            policy_source: None,
-            disposition: Disposition::None,
-            spf_aligned: false,
-            dkim_aligned: false,
-            alignment: Vec::new(),
-            testing: false,
-            sampling: None,
-            from_domain_exists: None,
-            problem: None,
-            reason: String::new(),
-            trace: Node::new(Event::Note {
-                text: String::new(),
-            }),
-        };
-
+        let mut out = DmarcOutput::empty(self.mode);
         // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+        let Some((policy_domain, record)) = self.discovery_step(&author, &mut out, &mut root).await
+        else {
+            return finish(out, root);
+        };
+        // 2. The policies the record states (RFC 9989 §4.7, §4.10.1; RFC 7489 §6.3, §6.6.3).
+        let Some(effective) = self.stated_policies(&record, &policy_domain, &mut out, &mut root)
+        else {
+            return finish(out, root);
+        };
+        // 3. Identifier Alignment (RFC 9989 §4.4, §4.10.2; RFC 7489 §3.1).
+        let alignment_errors = self
+            .alignment_step(req, &author, &record, &mut out, &mut root)
+            .await;
+        // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
+        if !pass_or_fail(req, &author, alignment_errors, &mut out) {
+            return finish(out, root);
+        }
+        // 5. Which policy (p, sp or np).
+        let mut select = Node::new(Event::Step {
+            title: "policy selection".to_string(),
+        });
+        let target = PolicyTarget {
+            author: &author,
+            policy_domain: &policy_domain,
+        };
+        let Some((applied, source)) = self
+            .select_policy(target, &record, &effective, &mut out, &mut select)
+            .await
+        else {
+            root.children.push(select);
+            return finish(out, root);
+        };
+        // 6. Testing and sampling, then the disposition.
+        self.disposition(
+            req,
+            target,
+            &record,
+            (applied, source),
+            &mut out,
+            &mut select,
+        );
+        root.children.push(select);
+        finish(out, root)
+    }
+
+    /// Step 1: policy discovery; the policy domain and its record, or `None` with the result
+    /// (none or temperror) in `out`.
+    async fn discovery_step(
+        &mut self,
+        author: &str,
+        out: &mut DmarcOutput,
+        root: &mut Node,
+    ) -> Option<(String, DmarcRecord)> {
         let mut disc = Node::new(Event::Step {
             title: match self.mode {
                 DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
                 DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
             },
         });
-        let discovery = self.discover(&author, &mut disc).await;
+        let discovery = self.discover(author, &mut disc).await;
         root.children.push(disc);
-        let (policy_domain, record) = match discovery {
+        match discovery {
             Discovery::TempError(e) => {
                 out.result = DmarcResult::TempError;
                 out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
-                out.problem = Some(e);
-                return finish(out, root);
+                out.problem = Some(Diagnostic::error(code::DNS_ERROR, "RFC 9989 §4.10", e));
+                None
             }
             Discovery::NotFound(why) => {
                 out.result = DmarcResult::None;
                 out.reason = format!("no DMARC policy applies: {why}");
-                out.problem = Some(why);
-                return finish(out, root);
+                let rfc = match self.mode {
+                    DmarcMode::Rfc9989 => "RFC 9989 §4.10.1",
+                    DmarcMode::Rfc7489 => "RFC 7489 §6.6.3",
+                };
+                out.problem = Some(Diagnostic::new(code::NO_POLICY, Severity::Info, rfc, why));
+                None
             }
             Discovery::Found {
                 domain,
@@ -581,20 +745,37 @@ impl Evaluator {
                 out.record = Some(text);
                 out.diagnostics = record.diagnostics_for(self.mode);
                 out.org_domain = org;
-                (domain, *record)
+                Some((domain, *record))
             }
-        };
+        }
+    }
 
-        // 2. The policies the record states (RFC 9989 §4.7, §4.10.1; RFC 7489 §6.3, §6.6.3).
+    /// Step 2: the policies the record states, after the defaulting rules; `None` with a
+    /// permerror in `out` when the record is unusable.
+    fn stated_policies(
+        &self,
+        record: &DmarcRecord,
+        policy_domain: &str,
+        out: &mut DmarcOutput,
+        root: &mut Node,
+    ) -> Option<EffectivePolicy> {
         let effective = match record.effective_policy(self.mode) {
             Ok(e) => e,
             Err(problem) => {
                 out.result = DmarcResult::PermError;
-                out.problem = Some(format!("_dmarc.{policy_domain}: {problem}"));
+                let rfc = match self.mode {
+                    DmarcMode::Rfc9989 => "RFC 9989 §4.10.1",
+                    DmarcMode::Rfc7489 => "RFC 7489 §6.6.3",
+                };
+                out.problem = Some(Diagnostic::error(
+                    code::UNUSABLE_RECORD,
+                    rfc,
+                    format!("_dmarc.{policy_domain}: {problem}"),
+                ));
                 out.reason = format!(
                     "the DMARC record at _dmarc.{policy_domain} is unusable ({problem}); no policy applied"
                 );
-                return finish(out, root);
+                return None;
             }
         };
         if effective.as_if_p_none {
@@ -614,51 +795,49 @@ impl Evaluator {
             out.nonexistent_policy = Some(effective.np);
             out.testing = record.t;
         }
+        Some(effective)
+    }
 
-        // 3. Identifier Alignment (RFC 9989 §4.4, §4.10.2; RFC 7489 §3.1).
+    /// Step 3: Identifier Alignment of the SPF result and each DKIM result; returns the DNS
+    /// failures that kept a check from being made.
+    async fn alignment_step(
+        &mut self,
+        req: &DmarcRequest,
+        author: &str,
+        record: &DmarcRecord,
+        out: &mut DmarcOutput,
+        root: &mut Node,
+    ) -> Vec<String> {
         let mut align = Node::new(Event::Step {
             title: "identifier alignment".to_string(),
         });
-        let mut alignment_errors = Vec::new();
-        let spf_mode = record.aspf;
-        let spf_check = self
-            .align(
-                "spf",
-                &req.spf.domain,
-                None,
-                req.spf.result.as_str(),
-                req.spf.result == SpfResult::Pass,
-                &author,
-                spf_mode,
-                &mut align,
-            )
-            .await;
-        match spf_check {
+        let mut errors = Vec::new();
+        let spf = Authenticated {
+            identifier: Identifier::Spf,
+            domain: &req.spf.domain,
+            selector: None,
+            result: AuthResult::Spf(req.spf.result),
+        };
+        match self.align(spf, author, record.aspf, &mut align).await {
             Ok(c) => {
                 out.spf_aligned = c.aligned;
                 out.alignment.push(c);
             }
-            Err(e) => alignment_errors.push(e),
+            Err(e) => errors.push(e),
         }
         for d in &req.dkim {
-            let check = self
-                .align(
-                    "dkim",
-                    &d.domain,
-                    d.selector.clone(),
-                    d.result.as_str(),
-                    d.result == DkimAuth::Pass,
-                    &author,
-                    record.adkim,
-                    &mut align,
-                )
-                .await;
-            match check {
+            let dkim = Authenticated {
+                identifier: Identifier::Dkim,
+                domain: &d.domain,
+                selector: d.selector.clone(),
+                result: AuthResult::Dkim(d.result),
+            };
+            match self.align(dkim, author, record.adkim, &mut align).await {
                 Ok(c) => {
                     out.dkim_aligned |= c.aligned;
                     out.alignment.push(c);
                 }
-                Err(e) => alignment_errors.push(e),
+                Err(e) => errors.push(e),
             }
         }
         if req.dkim.is_empty() {
@@ -668,45 +847,26 @@ impl Evaluator {
         }
         root.children.push(align);
         if out.org_domain.is_none() {
-            out.org_domain = self.orgs.get(&author).cloned();
+            out.org_domain = self.orgs.get(author).cloned();
         }
+        errors
+    }
 
-        // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
-        if out.spf_aligned || out.dkim_aligned {
-            out.result = DmarcResult::Pass;
-            let by = match (out.spf_aligned, out.dkim_aligned) {
-                (true, true) => "SPF and DKIM",
-                (true, false) => "SPF",
-                _ => "DKIM",
-            };
-            out.reason = format!("DMARC pass: {by} passed aligned with {author}; delivered");
-            return finish(out, root);
-        }
-        let temp_inputs = req.spf.result == SpfResult::TempError
-            || req.dkim.iter().any(|d| d.result == DkimAuth::TempError);
-        if temp_inputs || !alignment_errors.is_empty() {
-            let mut why: Vec<String> = alignment_errors;
-            if req.spf.result == SpfResult::TempError {
-                why.push("SPF temperror".to_string());
-            }
-            if req.dkim.iter().any(|d| d.result == DkimAuth::TempError) {
-                why.push("DKIM temperror".to_string());
-            }
-            out.result = DmarcResult::TempError;
-            out.reason = format!(
-                "DMARC could not pass or fail ({}); no policy applied (RFC 9989 §5.3.6)",
-                why.join("; ")
-            );
-            out.problem = Some(why.join("; "));
-            return finish(out, root);
-        }
-        out.result = DmarcResult::Fail;
-
-        // 5. Which policy (RFC 9989 §4.10.1: p for the policy domain itself, sp for existing
-        // subdomains, np for non-existent ones; RFC 7489 §6.6.3: p or sp).
-        let mut select = Node::new(Event::Step {
-            title: "policy selection".to_string(),
-        });
+    /// Step 5: the policy for this message (RFC 9989 §4.10.1: p for the policy domain itself,
+    /// sp for existing subdomains, np for non-existent ones; RFC 7489 §6.6.3: p or sp) and the
+    /// tag it came from; `None` with a temperror in `out` when existence could not be told.
+    async fn select_policy(
+        &mut self,
+        target: PolicyTarget<'_>,
+        record: &DmarcRecord,
+        effective: &EffectivePolicy,
+        out: &mut DmarcOutput,
+        select: &mut Node,
+    ) -> Option<(Policy, &'static str)> {
+        let PolicyTarget {
+            author,
+            policy_domain,
+        } = target;
         // RFC 9989 §4.10.1 / RFC 7489 §6.6.3 step 6: an invalid p, sp or np with a valid rua
         // means acting "as if a record containing p=none was retrieved": that record has no
         // sp or np, so p=none is the policy for the author domain and its subdomains alike.
@@ -721,13 +881,12 @@ impl Evaluator {
         let (applied, source) = if author == policy_domain {
             (effective.p, "p")
         } else if self.mode == DmarcMode::Rfc9989 && np_stated {
-            match self.exists(&author, &mut select).await {
+            match self.exists(author, select).await {
                 Err(e) => {
-                    root.children.push(select);
                     out.result = DmarcResult::TempError;
                     out.reason = format!("DMARC could not be evaluated: {e}; no policy applied");
-                    out.problem = Some(e);
-                    return finish(out, root);
+                    out.problem = Some(Diagnostic::error(code::DNS_ERROR, "RFC 9989 §4.10.1", e));
+                    return None;
                 }
                 Ok(true) => {
                     out.from_domain_exists = Some(true);
@@ -746,8 +905,24 @@ impl Evaluator {
         });
         out.applied_policy = Some(applied);
         out.policy_source = Some(source.to_string());
+        Some((applied, source))
+    }
 
-        // 6. Testing and sampling.
+    /// Step 6: testing (`t=y`, RFC 9989 §4.7) and sampling (`pct`, RFC 7489 §6.6.4) soften
+    /// the applied policy one level; the result is the disposition and its sentence.
+    fn disposition(
+        &self,
+        req: &DmarcRequest,
+        target: PolicyTarget<'_>,
+        record: &DmarcRecord,
+        (applied, source): (Policy, &'static str),
+        out: &mut DmarcOutput,
+        select: &mut Node,
+    ) {
+        let PolicyTarget {
+            author,
+            policy_domain,
+        } = target;
         let mut enacted = applied;
         let mut softened = None;
         if self.mode == DmarcMode::Rfc9989 && record.t && applied != Policy::None {
@@ -782,7 +957,6 @@ impl Evaluator {
         if let Some(s) = &softened {
             select.push(Event::Note { text: s.clone() });
         }
-        root.children.push(select);
         out.disposition = enacted.into();
         let not_aligned = "neither SPF nor DKIM passed aligned";
         out.reason = match &softened {
@@ -795,60 +969,64 @@ impl Evaluator {
                 disposition_word(out.disposition)
             ),
         };
-        finish(out, root)
     }
 
-    /// Checks one authenticated identifier against the author domain.
-    #[allow(clippy::too_many_arguments)]
+    /// Checks one authenticated identifier against the author domain (RFC 9989 §4.4).
     async fn align(
         &mut self,
-        identifier: &str,
-        domain: &str,
-        selector: Option<String>,
-        result: &str,
-        passed: bool,
+        auth: Authenticated<'_>,
         author: &str,
         mode: AlignmentMode,
         node: &mut Node,
     ) -> Result<AlignmentCheck, String> {
-        let domain = domain.trim_end_matches('.').to_ascii_lowercase();
-        let mode_word = match mode {
-            AlignmentMode::Relaxed => "relaxed",
-            AlignmentMode::Strict => "strict",
-        };
-        let mut check = AlignmentCheck {
-            identifier: identifier.to_string(),
-            domain: domain.clone(),
-            selector,
-            result: result.to_string(),
-            mode: mode_word.to_string(),
-            aligned: false,
-            why: String::new(),
-        };
-        let label = identifier.to_uppercase();
-        if !passed {
-            check.why = format!("{label} {result} for {domain}: only a pass can align");
+        let domain = auth.domain.trim_end_matches('.').to_ascii_lowercase();
+        let label = auth.identifier.label();
+        let result = auth.result.as_str();
+        let (reason, why) = if !auth.result.passed() {
+            (
+                AlignmentReason::NotPass,
+                format!("{label} {result} for {domain}: only a pass can align"),
+            )
         } else if domain == author {
-            check.aligned = true;
-            check.why = format!("{label} pass for {domain}, the author domain itself");
+            (
+                AlignmentReason::SameDomain,
+                format!("{label} pass for {domain}, the author domain itself"),
+            )
         } else if mode == AlignmentMode::Strict {
-            check.why =
-                format!("{label} pass for {domain}, but strict alignment needs exactly {author}");
+            (
+                AlignmentReason::StrictMismatch,
+                format!("{label} pass for {domain}, but strict alignment needs exactly {author}"),
+            )
         } else {
             // Relaxed: the same Organizational Domain (RFC 9989 §4.4, §3.2.10.1).
             let a = self.org_domain(author, node).await?;
             let b = self.org_domain(&domain, node).await?;
-            check.aligned = a == b;
-            check.why = if check.aligned {
-                format!(
-                    "{label} pass for {domain}: same organizational domain {a} as {author} (relaxed)"
+            if a == b {
+                (
+                    AlignmentReason::SameOrganizationalDomain,
+                    format!(
+                        "{label} pass for {domain}: same organizational domain {a} as {author} (relaxed)"
+                    ),
                 )
             } else {
-                format!(
-                    "{label} pass for {domain} (organizational domain {b}), not aligned with {author} (organizational domain {a})"
+                (
+                    AlignmentReason::DifferentOrganizationalDomain,
+                    format!(
+                        "{label} pass for {domain} (organizational domain {b}), not aligned with {author} (organizational domain {a})"
+                    ),
                 )
-            };
-        }
+            }
+        };
+        let check = AlignmentCheck {
+            identifier: auth.identifier,
+            domain,
+            selector: auth.selector,
+            result: auth.result,
+            mode,
+            aligned: reason.aligned(),
+            reason,
+            why,
+        };
         node.push(Event::Note {
             text: format!(
                 "{}: {}",
@@ -902,9 +1080,53 @@ fn disposition_word(d: Disposition) -> &'static str {
     }
 }
 
+/// Step 4: pass when SPF or DKIM passed aligned; temperror when a DNS failure kept that from
+/// being known (RFC 9989 §5.3.6); otherwise fail. Returns true to go on to the policy (fail).
+fn pass_or_fail(
+    req: &DmarcRequest,
+    author: &str,
+    alignment_errors: Vec<String>,
+    out: &mut DmarcOutput,
+) -> bool {
+    if out.spf_aligned || out.dkim_aligned {
+        out.result = DmarcResult::Pass;
+        let by = match (out.spf_aligned, out.dkim_aligned) {
+            (true, true) => "SPF and DKIM",
+            (true, false) => "SPF",
+            _ => "DKIM",
+        };
+        out.reason = format!("DMARC pass: {by} passed aligned with {author}; delivered");
+        return false;
+    }
+    let spf_temp = req.spf.result == SpfResult::TempError;
+    let dkim_temp = req.dkim.iter().any(|d| d.result == DkimAuth::TempError);
+    if spf_temp || dkim_temp || !alignment_errors.is_empty() {
+        let mut why: Vec<String> = alignment_errors;
+        if spf_temp {
+            why.push("SPF temperror".to_string());
+        }
+        if dkim_temp {
+            why.push("DKIM temperror".to_string());
+        }
+        out.result = DmarcResult::TempError;
+        out.reason = format!(
+            "DMARC could not pass or fail ({}); no policy applied (RFC 9989 §5.3.6)",
+            why.join("; ")
+        );
+        out.problem = Some(Diagnostic::error(
+            code::UNDECIDED,
+            "RFC 9989 §5.3.6",
+            why.join("; "),
+        ));
+        return false;
+    }
+    out.result = DmarcResult::Fail;
+    true
+}
+
 fn finish(mut out: DmarcOutput, mut root: Node) -> DmarcOutput {
     root.push(Event::Result {
-        result: out.result.to_string(),
+        result: out.result.into(),
         reason: Some(out.reason.clone()),
     });
     out.trace = root;

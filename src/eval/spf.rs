@@ -13,13 +13,51 @@ use std::time::Duration;
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::Serialize;
 
+use crate::diag::{Diagnostic, Severity};
 use crate::dns::{Answer, RData, RType, Resolver, reverse_name};
 use crate::eval::lookup::Lookup;
 use crate::eval::macros::{MacroVars, expand, truncate_domain};
-use crate::eval::trace::{Event, Node};
+use crate::eval::trace::{Event, Node, TermOutcome};
 use crate::record::spf::{
-    self, DualCidr, MacroContext, MacroString, Mechanism, Qualifier, TermKind,
+    self, DualCidr, MacroContext, MacroString, Mechanism, Qualifier, SpfRecord, Term, TermKind,
 };
+
+/// The stable `code` of each SPF problem (the [`Diagnostic`] in [`SpfOutput::problem`]).
+pub mod code {
+    /// The record does not parse (RFC 7208 §4.6): permerror.
+    pub const SYNTAX: &str = "spf-syntax";
+    /// More than one SPF record at the domain (RFC 7208 §4.5): permerror.
+    pub const MULTIPLE_RECORDS: &str = "spf-multiple-records";
+    /// No SPF record at the domain (RFC 7208 §4.5): none.
+    pub const NO_RECORD: &str = "spf-no-record";
+    /// The domain does not exist (RFC 7208 §4.5): none.
+    pub const NXDOMAIN: &str = "spf-nxdomain";
+    /// The domain is not a valid multi-label name (RFC 7208 §4.3): none.
+    pub const MALFORMED_DOMAIN: &str = "spf-malformed-domain";
+    /// A DNS failure (RFC 7208 §4.4, §5): temperror.
+    pub const DNS_ERROR: &str = "spf-dns-error";
+    /// The overall time limit was exceeded (RFC 7208 §4.6.4): temperror.
+    pub const DEADLINE: &str = "spf-deadline";
+    /// More than 10 DNS-querying terms (RFC 7208 §4.6.4): permerror.
+    pub const DNS_LOOKUP_LIMIT: &str = "spf-dns-lookup-limit";
+    /// More than 2 void lookups (RFC 7208 §4.6.4): permerror.
+    pub const VOID_LOOKUP_LIMIT: &str = "spf-void-lookup-limit";
+    /// More than 10 MX names to look up (RFC 7208 §4.6.4): permerror.
+    pub const MX_LIMIT: &str = "spf-mx-limit";
+    /// include/redirect nested deeper than [`super::MAX_NESTING`]: permerror.
+    pub const NESTING_LIMIT: &str = "spf-nesting-limit";
+    /// An included domain has no SPF record (RFC 7208 §5.2): permerror.
+    pub const INCLUDE_NO_RECORD: &str = "spf-include-no-record";
+    /// A redirect target has no SPF record (RFC 7208 §6.1): permerror.
+    pub const REDIRECT_NO_RECORD: &str = "spf-redirect-no-record";
+    /// A macro could not be expanded (RFC 7208 §7): permerror.
+    pub const MACRO_ERROR: &str = "spf-macro-error";
+}
+
+/// A DNS failure as a temperror problem (RFC 7208 §4.4, §5).
+fn dns_error(rfc: &'static str, message: String) -> Diagnostic {
+    Diagnostic::error(code::DNS_ERROR, rfc, message)
+}
 
 /// The seven results of RFC 7208 §2.6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -177,8 +215,9 @@ pub struct SpfOutput {
     pub dns_lookups: u32,
     /// Void lookups counted (RFC 7208 §4.6.4).
     pub void_lookups: u32,
-    /// Why, for permerror and temperror (and for "none").
-    pub problem: Option<String>,
+    /// Why, for permerror and temperror (and for "none"): a typed [`Diagnostic`] whose
+    /// `position` is in the checked domain's record when a term of it caused the problem.
+    pub problem: Option<Diagnostic>,
     pub trace: Node,
 }
 
@@ -209,9 +248,13 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
         }
     }
     if ev.dns.deadline_hit() && host.result == SpfResult::TempError {
-        host.problem = Some(format!(
-            "overall deadline of {:?} exceeded (RFC 7208 §4.6.4)",
-            req.limits.deadline.unwrap_or_default()
+        host.problem = Some(Diagnostic::error(
+            code::DEADLINE,
+            "RFC 7208 §4.6.4",
+            format!(
+                "overall deadline of {:?} exceeded (RFC 7208 §4.6.4)",
+                req.limits.deadline.unwrap_or_default()
+            ),
         ));
     }
     SpfOutput {
@@ -229,14 +272,14 @@ pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOut
 struct HostResult {
     result: SpfResult,
     mechanism: Option<String>,
-    problem: Option<String>,
+    problem: Option<Diagnostic>,
     /// The `exp=` of the record that produced a fail, with its `<domain>` (RFC 7208 §6.2:
     /// never the one of an included record; a redirect's target replaces the original's).
     exp: Option<(MacroString, String)>,
 }
 
 impl HostResult {
-    fn new(result: SpfResult, problem: Option<String>) -> HostResult {
+    fn new(result: SpfResult, problem: Option<Diagnostic>) -> HostResult {
         HostResult {
             result,
             mechanism: None,
@@ -244,14 +287,22 @@ impl HostResult {
             exp: None,
         }
     }
+
+    /// A permerror decided by the term `text` (RFC 7208 §4.6).
+    fn perm(problem: Diagnostic, text: &str) -> HostResult {
+        let mut host = HostResult::new(SpfResult::PermError, Some(problem));
+        host.mechanism = Some(text.to_string());
+        host
+    }
 }
 
-/// The outcome of one mechanism (RFC 7208 §5).
+/// The outcome of one mechanism (RFC 7208 §5): the detail of a match or no match, the
+/// problem of a temperror or permerror.
 enum Match {
     Yes(String),
     No(String),
-    Temp(String),
-    Perm(String),
+    Temp(Diagnostic),
+    Perm(Diagnostic),
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -299,8 +350,12 @@ impl<'r> Evaluator<'r> {
                 });
                 HostResult::new(
                     SpfResult::PermError,
-                    Some(format!(
-                        "include/redirect nested more than {MAX_NESTING} deep (RFC 7208 §4.6.4)"
+                    Some(Diagnostic::error(
+                        code::NESTING_LIMIT,
+                        "RFC 7208 §4.6.4",
+                        format!(
+                            "include/redirect nested more than {MAX_NESTING} deep (RFC 7208 §4.6.4)"
+                        ),
                     )),
                 )
             } else {
@@ -310,31 +365,73 @@ impl<'r> Evaluator<'r> {
                 host
             };
             node.push(Event::Result {
-                result: host.result.to_string(),
-                reason: host.problem.clone(),
+                result: host.result.into(),
+                reason: host.problem.as_ref().map(|d| d.message.clone()),
             });
             (host, node)
         })
     }
 
+    /// One domain: select its record (§4.3–§4.5), parse it (§4.6), evaluate it.
     async fn check_domain_inner(
         &mut self,
         domain: &str,
         nested: bool,
         node: &mut Node,
     ) -> HostResult {
+        let text = match self.select_record(domain, nested, node).await {
+            Ok(text) => text,
+            Err(host) => return host,
+        };
+        node.push(Event::Record { text: text.clone() });
+        // RFC 7208 §4.6: any syntax error anywhere is a permerror before evaluation.
+        match spf::parse(&text) {
+            Ok(record) => self.evaluate_record(&record, domain, node).await,
+            Err(e) => HostResult::new(
+                SpfResult::PermError,
+                Some(
+                    Diagnostic::error(
+                        code::SYNTAX,
+                        "RFC 7208 §4.6",
+                        format!("syntax error in the SPF record of {domain}: {e}"),
+                    )
+                    .at(e.position),
+                ),
+            ),
+        }
+    }
+
+    /// The one SPF record of `domain` (RFC 7208 §4.3–§4.5), or the result without one.
+    async fn select_record(
+        &mut self,
+        domain: &str,
+        nested: bool,
+        node: &mut Node,
+    ) -> Result<String, HostResult> {
         // RFC 7208 §4.3: a malformed or single-label domain gives "none".
         if let Err(why) = check_domain_syntax(domain) {
-            return HostResult::new(SpfResult::None, Some(format!("malformed domain: {why}")));
+            return Err(HostResult::new(
+                SpfResult::None,
+                Some(Diagnostic::new(
+                    code::MALFORMED_DOMAIN,
+                    Severity::Warning,
+                    "RFC 7208 §4.3",
+                    format!("malformed domain: {why}"),
+                )),
+            ));
         }
         // RFC 7208 §4.4: TXT only; errors other than NXDOMAIN are temperror.
         let answer = self.query(domain, RType::Txt, node).await;
         let texts: Vec<String> = match &answer {
             a if a.is_failure() => {
-                return HostResult::new(
+                return Err(HostResult::new(
                     SpfResult::TempError,
-                    Some(format!("DNS {} for TXT {domain} (RFC 7208 §4.4)", a.kind())),
-                );
+                    Some(Diagnostic::error(
+                        code::DNS_ERROR,
+                        "RFC 7208 §4.4",
+                        format!("DNS {} for TXT {domain} (RFC 7208 §4.4)", a.kind()),
+                    )),
+                ));
             }
             Answer::Records { data, .. } => data.iter().filter_map(RData::txt_joined).collect(),
             _ => Vec::new(),
@@ -343,81 +440,26 @@ impl<'r> Evaluator<'r> {
             && answer.is_void()
             && let Some(perm) = self.count_void(&format!("TXT {domain}"), node)
         {
-            return HostResult::new(SpfResult::PermError, Some(perm));
+            return Err(HostResult::new(SpfResult::PermError, Some(perm)));
         }
-        // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
-        let mut spf_texts = Vec::new();
-        for text in texts {
-            if spf::is_spf_record(&text) {
-                spf_texts.push(text);
-            } else {
-                node.push(Event::Ignored {
-                    text,
-                    reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
-                });
-            }
-        }
-        let text = match spf_texts.len() {
-            0 => {
-                let why = match answer {
-                    Answer::NxDomain => format!("{domain} does not exist (NXDOMAIN)"),
-                    _ => format!("no SPF record at {domain}"),
-                };
-                return HostResult::new(SpfResult::None, Some(why));
-            }
-            1 => spf_texts.remove(0),
-            n => {
-                for t in &spf_texts {
-                    node.push(Event::Ignored {
-                        text: t.clone(),
-                        reason: "one of several SPF records".to_string(),
-                    });
-                }
-                return HostResult::new(
-                    SpfResult::PermError,
-                    Some(format!(
-                        "{n} SPF records at {domain} (RFC 7208 §4.5 allows one)"
-                    )),
-                );
-            }
-        };
-        node.push(Event::Record { text: text.clone() });
-        // RFC 7208 §4.6: any syntax error anywhere is a permerror before evaluation.
-        let record = match spf::parse(&text) {
-            Ok(r) => r,
-            Err(e) => {
-                return HostResult::new(
-                    SpfResult::PermError,
-                    Some(format!("syntax error in the SPF record of {domain}: {e}")),
-                );
-            }
-        };
-        // RFC 7208 §6.1: redirect is ignored when the record has an "all" mechanism.
-        let has_all = record.terms.iter().any(|t| {
-            matches!(
-                t.kind,
-                TermKind::Directive {
-                    mechanism: Mechanism::All,
-                    ..
-                }
-            )
-        });
-        let mut redirect = None;
-        let mut exp = None;
+        pick_spf_record(domain, texts, answer == Answer::NxDomain, node).map_err(|h| *h)
+    }
+
+    /// The terms of a parsed record left to right (RFC 7208 §4.6.2), then redirect (§6.1) or
+    /// the default result (§4.7).
+    async fn evaluate_record(
+        &mut self,
+        record: &SpfRecord,
+        domain: &str,
+        node: &mut Node,
+    ) -> HostResult {
         for term in &record.terms {
             let (qualifier, mechanism) = match &term.kind {
                 TermKind::Directive {
                     qualifier,
                     mechanism,
                 } => (*qualifier, mechanism),
-                TermKind::Redirect(ms) => {
-                    redirect = Some((ms, term.text.clone()));
-                    continue;
-                }
-                TermKind::Exp(ms) => {
-                    exp = Some(ms.clone());
-                    continue;
-                }
+                TermKind::Redirect(_) | TermKind::Exp(_) => continue,
                 TermKind::Unknown { .. } => {
                     node.push(Event::Note {
                         text: format!("{}: unknown modifier, ignored (RFC 7208 §6)", term.text),
@@ -425,67 +467,26 @@ impl<'r> Evaluator<'r> {
                     continue;
                 }
             };
-            let mut term_node = Node::new(Event::Note {
-                text: String::new(),
-            });
-            if mechanism.counts_dns()
-                && let Some(perm) = self.count_lookup(&term.text, &mut term_node)
+            if let Some(mut host) = self
+                .directive(term, qualifier, mechanism, domain, node)
+                .await
             {
-                node.children.extend(term_node.children);
-                let mut host = HostResult::new(SpfResult::PermError, Some(perm));
-                host.mechanism = Some(term.text.clone());
-                return host;
-            }
-            let mut outcome = self.mechanism(mechanism, domain, &mut term_node).await;
-            // RFC 7208 §4.6.4: past the overall time limit the result is temperror, also where
-            // the DNS failure alone would only be "no match" (ptr's lookups, §5.5; %{p}, §7.3).
-            if self.dns.deadline_hit() && !matches!(outcome, Match::Temp(_)) {
-                outcome = Match::Temp("overall deadline exceeded (RFC 7208 §4.6.4)".to_string());
-            }
-            let (label, detail, result) = match outcome {
-                Match::Yes(d) => {
-                    let r = SpfResult::from_qualifier(qualifier);
-                    (format!("match → {r}"), d, Some(r))
-                }
-                Match::No(d) => ("no match".to_string(), d, None),
-                Match::Temp(d) => ("temperror".to_string(), d, Some(SpfResult::TempError)),
-                Match::Perm(d) => ("permerror".to_string(), d, Some(SpfResult::PermError)),
-            };
-            term_node.event = Event::Term {
-                term: term.text.clone(),
-                outcome: label,
-                dns_lookups: self.lookups,
-                void_lookups: self.voids,
-                detail: if detail.is_empty() {
-                    None
-                } else {
-                    Some(detail.clone())
-                },
-            };
-            node.children.push(term_node);
-            if let Some(result) = result {
-                let mut host = HostResult::new(result, None);
-                host.mechanism = Some(term.text.clone());
-                if matches!(result, SpfResult::TempError | SpfResult::PermError) {
-                    host.problem = Some(format!("{}: {detail}", term.text));
-                }
-                if result == SpfResult::Fail {
-                    host.exp = exp.clone().map(|ms| (ms, domain.to_string()));
-                    // exp= may come after the deciding term (RFC 7208 §6: modifiers may appear
-                    // anywhere).
-                    if host.exp.is_none() {
-                        host.exp = record.terms.iter().find_map(|t| match &t.kind {
-                            TermKind::Exp(ms) => Some((ms.clone(), domain.to_string())),
-                            _ => None,
-                        });
-                    }
+                if host.result == SpfResult::Fail {
+                    // exp= may come after the deciding term (RFC 7208 §6: modifiers may
+                    // appear anywhere, each at most once).
+                    host.exp = record.exp().map(|ms| (ms.clone(), domain.to_string()));
                 }
                 return host;
             }
         }
         // RFC 7208 §6.1: redirect applies when no mechanism matched and there is no "all".
-        if let (Some((target, text)), false) = (redirect, has_all) {
-            return self.redirect(target, &text, domain, node).await;
+        let has_all = record
+            .directives()
+            .any(|(_, _, m)| matches!(m, Mechanism::All));
+        if let (Some(term), Some(target), false) =
+            (record.redirect_term(), record.redirect(), has_all)
+        {
+            return self.redirect(target, term, domain, node).await;
         }
         // RFC 7208 §4.7: the default result is "neutral".
         node.push(Event::Note {
@@ -494,31 +495,81 @@ impl<'r> Evaluator<'r> {
         HostResult::new(SpfResult::Neutral, None)
     }
 
+    /// One directive (RFC 7208 §4.6.2, §5): its `term` node, and the result if it decides.
+    async fn directive(
+        &mut self,
+        term: &Term,
+        qualifier: Qualifier,
+        mechanism: &Mechanism,
+        domain: &str,
+        node: &mut Node,
+    ) -> Option<HostResult> {
+        let mut term_node = Node::new(Event::Note {
+            text: String::new(),
+        });
+        if mechanism.counts_dns()
+            && let Some(perm) = self.count_lookup(&term.text, &mut term_node)
+        {
+            node.children.extend(term_node.children);
+            return Some(HostResult::perm(perm.at(term.position), &term.text));
+        }
+        let mut outcome = self.mechanism(mechanism, domain, &mut term_node).await;
+        // RFC 7208 §4.6.4: past the overall time limit the result is temperror, also where
+        // the DNS failure alone would only be "no match" (ptr's lookups, §5.5; %{p}, §7.3).
+        if self.dns.deadline_hit() && !matches!(outcome, Match::Temp(_)) {
+            outcome = Match::Temp(Diagnostic::error(
+                code::DEADLINE,
+                "RFC 7208 §4.6.4",
+                "overall deadline exceeded (RFC 7208 §4.6.4)",
+            ));
+        }
+        let (outcome, detail, problem) = match outcome {
+            Match::Yes(d) => (
+                TermOutcome::Match(SpfResult::from_qualifier(qualifier)),
+                d,
+                None,
+            ),
+            Match::No(d) => (TermOutcome::NoMatch, d, None),
+            Match::Temp(p) => (TermOutcome::TempError, p.message.clone(), Some(p)),
+            Match::Perm(p) => (TermOutcome::PermError, p.message.clone(), Some(p)),
+        };
+        term_node.event = Event::Term {
+            term: term.text.clone(),
+            outcome,
+            dns_lookups: self.lookups,
+            void_lookups: self.voids,
+            detail: (!detail.is_empty()).then_some(detail),
+        };
+        node.children.push(term_node);
+        let result = outcome.result()?;
+        // The problem reads as a path of terms: "include:a: include:b: more than 10 …".
+        let problem = problem.map(|p| p.within(&term.text, Some(term.position)));
+        let mut host = HostResult::new(result, problem);
+        host.mechanism = Some(term.text.clone());
+        Some(host)
+    }
+
     /// The redirect modifier (RFC 7208 §6.1).
     async fn redirect(
         &mut self,
         target: &MacroString,
-        text: &str,
+        term: &Term,
         domain: &str,
         node: &mut Node,
     ) -> HostResult {
+        let text = term.text.as_str();
         let mut term_node = Node::new(Event::Note {
             text: String::new(),
         });
-        let perm = |problem: String| {
-            let mut host = HostResult::new(SpfResult::PermError, Some(problem));
-            host.mechanism = Some(text.to_string());
-            host
-        };
         if let Some(p) = self.count_lookup(text, &mut term_node) {
             node.children.extend(term_node.children);
-            return perm(p);
+            return HostResult::perm(p.at(term.position), text);
         }
         let target_name = match self.target(Some(target), domain, &mut term_node).await {
             Ok(t) => t,
             Err(p) => {
                 node.children.extend(term_node.children);
-                return perm(p);
+                return HostResult::perm(p.at(term.position), text);
             }
         };
         let (host, child) = self
@@ -526,8 +577,8 @@ impl<'r> Evaluator<'r> {
             .await;
         term_node.children.push(child);
         let outcome = match host.result {
-            SpfResult::None => "permerror".to_string(),
-            r => format!("→ {r}"),
+            SpfResult::None => TermOutcome::PermError,
+            r => TermOutcome::Redirect(r),
         };
         term_node.event = Event::Term {
             term: text.to_string(),
@@ -540,9 +591,12 @@ impl<'r> Evaluator<'r> {
         // "If the redirect target has no SPF record, or check_host() returns 'none', the
         // result is a permerror" (RFC 7208 §6.1).
         if host.result == SpfResult::None {
-            return perm(format!(
-                "redirect target {target_name} has no SPF record (RFC 7208 §6.1)"
-            ));
+            let problem = Diagnostic::error(
+                code::REDIRECT_NO_RECORD,
+                "RFC 7208 §6.1",
+                format!("redirect target {target_name} has no SPF record (RFC 7208 §6.1)"),
+            );
+            return HostResult::perm(problem.at(term.position), text);
         }
         // An error before the target's record produced a term (its TXT lookup failed or was
         // the void over the limit) is the redirect's, as it would be an include's.
@@ -555,8 +609,8 @@ impl<'r> Evaluator<'r> {
         host
     }
 
-    /// Counts a DNS-querying term; returns the permerror message past the limit.
-    fn count_lookup(&mut self, term: &str, node: &mut Node) -> Option<String> {
+    /// Counts a DNS-querying term; returns the permerror past the limit.
+    fn count_lookup(&mut self, term: &str, node: &mut Node) -> Option<Diagnostic> {
         self.lookups += 1;
         let (count, max) = (self.lookups, self.req.limits.dns_terms);
         over_limit(
@@ -570,8 +624,8 @@ impl<'r> Evaluator<'r> {
         )
     }
 
-    /// Counts a void lookup; returns the permerror message past the limit.
-    fn count_void(&mut self, what: &str, node: &mut Node) -> Option<String> {
+    /// Counts a void lookup; returns the permerror past the limit.
+    fn count_void(&mut self, what: &str, node: &mut Node) -> Option<Diagnostic> {
         self.voids += 1;
         let (count, max) = (self.voids, self.req.limits.void_lookups);
         over_limit(
@@ -584,7 +638,6 @@ impl<'r> Evaluator<'r> {
             "void lookups",
         )
     }
-
     fn vars<'a>(&'a self, domain: &'a str, validated: Option<&'a str>) -> MacroVars<'a> {
         let (local, sender_domain) = self
             .req
@@ -611,14 +664,20 @@ impl<'r> Evaluator<'r> {
         domain: &str,
         explanation: bool,
         node: &mut Node,
-    ) -> Result<String, String> {
+    ) -> Result<String, Diagnostic> {
         let validated = if ms.uses_p() {
             Some(self.validated_name(domain, node).await)
         } else {
             None
         };
         let vars = self.vars(domain, validated.as_deref());
-        let out = expand(ms, &vars, explanation).map_err(|e| format!("macro error: {e:?}"))?;
+        let out = expand(ms, &vars, explanation).map_err(|e| {
+            Diagnostic::error(
+                code::MACRO_ERROR,
+                "RFC 7208 §7",
+                format!("macro error: {e:?}"),
+            )
+        })?;
         if ms.has_macros() {
             node.push(Event::Macro {
                 before: ms.to_string(),
@@ -634,7 +693,7 @@ impl<'r> Evaluator<'r> {
         spec: Option<&MacroString>,
         domain: &str,
         node: &mut Node,
-    ) -> Result<String, String> {
+    ) -> Result<String, Diagnostic> {
         match spec {
             None => Ok(domain.to_string()),
             Some(ms) => {
@@ -713,14 +772,17 @@ impl<'r> Evaluator<'r> {
                     }
                     // The include term already names the target, so the problem reads as a
                     // path: "include:a: include:b: more than 10 …".
-                    SpfResult::TempError => {
-                        Match::Temp(host.problem.unwrap_or_else(|| "temperror".into()))
-                    }
-                    SpfResult::PermError => {
-                        Match::Perm(host.problem.unwrap_or_else(|| "permerror".into()))
-                    }
-                    SpfResult::None => Match::Perm(format!(
-                        "included domain {target} has no SPF record (RFC 7208 §5.2)"
+                    SpfResult::TempError => Match::Temp(
+                        host.problem
+                            .unwrap_or_else(|| dns_error("RFC 7208 §5.2", "temperror".into())),
+                    ),
+                    SpfResult::PermError => Match::Perm(host.problem.unwrap_or_else(|| {
+                        Diagnostic::error(code::SYNTAX, "RFC 7208 §5.2", "permerror")
+                    })),
+                    SpfResult::None => Match::Perm(Diagnostic::error(
+                        code::INCLUDE_NO_RECORD,
+                        "RFC 7208 §5.2",
+                        format!("included domain {target} has no SPF record (RFC 7208 §5.2)"),
                     )),
                 }
             }
@@ -775,7 +837,10 @@ impl<'r> Evaluator<'r> {
                 // "The lookup type is A even when the connection type is IPv6."
                 let answer = self.query(&target, RType::A, node).await;
                 if answer.is_failure() {
-                    return Match::Temp(format!("DNS {} for A {target}", answer.kind()));
+                    return Match::Temp(dns_error(
+                        "RFC 7208 §5.7",
+                        format!("DNS {} for A {target}", answer.kind()),
+                    ));
                 }
                 if answer.is_void() {
                     if let Some(p) = self.count_void(&format!("A {target}"), node) {
@@ -805,7 +870,10 @@ impl<'r> Evaluator<'r> {
         };
         let answer = self.query(name, rtype, node).await;
         if answer.is_failure() {
-            return Match::Temp(format!("DNS {} for {rtype} {name}", answer.kind()));
+            return Match::Temp(dns_error(
+                "RFC 7208 §5",
+                format!("DNS {} for {rtype} {name}", answer.kind()),
+            ));
         }
         if answer.is_void() {
             // RFC 7208 §4.6.4: an empty answer (NODATA, e.g. AAAA of an IPv4-only host) or
@@ -829,7 +897,10 @@ impl<'r> Evaluator<'r> {
     async fn mx_match(&mut self, target: &str, cidr: DualCidr, node: &mut Node) -> Match {
         let answer = self.query(target, RType::Mx, node).await;
         if answer.is_failure() {
-            return Match::Temp(format!("DNS {} for MX {target}", answer.kind()));
+            return Match::Temp(dns_error(
+                "RFC 7208 §5.4",
+                format!("DNS {} for MX {target}", answer.kind()),
+            ));
         }
         if answer.is_void() {
             if let Some(p) = self.count_void(&format!("MX {target}"), node) {
@@ -858,9 +929,13 @@ impl<'r> Evaluator<'r> {
                 max: max as u32,
                 term: format!("MX {target}"),
             });
-            return Match::Perm(format!(
-                "{target} has {} MX records; at most {max} may be looked up (RFC 7208 §4.6.4)",
-                names.len()
+            return Match::Perm(Diagnostic::error(
+                code::MX_LIMIT,
+                "RFC 7208 §4.6.4",
+                format!(
+                    "{target} has {} MX records; at most {max} may be looked up (RFC 7208 §4.6.4)",
+                    names.len()
+                ),
             ));
         }
         for (_, exchange) in &names {
@@ -885,7 +960,7 @@ impl<'r> Evaluator<'r> {
         target: Option<&str>,
         count_void: bool,
         node: &mut Node,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, Diagnostic> {
         let rev = reverse_name(self.ip);
         let answer = self.query(&rev, RType::Ptr, node).await;
         if answer.is_void()
@@ -1015,7 +1090,10 @@ impl<'r> Evaluator<'r> {
         domain: &str,
         node: &mut Node,
     ) -> Result<String, String> {
-        let target = self.target(Some(ms), domain, node).await?;
+        let target = self
+            .target(Some(ms), domain, node)
+            .await
+            .map_err(|d| d.message)?;
         check_domain_syntax(&target)
             .map_err(|w| format!("{target:?} is not a valid domain: {w}"))?;
         let answer = self.query(&target, RType::Txt, node).await;
@@ -1037,7 +1115,9 @@ impl<'r> Evaluator<'r> {
         }
         let parsed = spf::parse_macro_string(text, MacroContext::Explanation)
             .map_err(|e| format!("syntax error in explanation: {e}"))?;
-        self.expand(&parsed, domain, true, node).await
+        self.expand(&parsed, domain, true, node)
+            .await
+            .map_err(|d| d.message)
     }
 
     /// The receiver's default explanation, expanded as an explanation string.
@@ -1056,8 +1136,61 @@ impl<'r> Evaluator<'r> {
     }
 }
 
+/// RFC 7208 §4.5: the one TXT record of `texts` that begins with "v=spf1" followed by SP or
+/// the end; none gives "none", several a permerror. The others are noted as ignored.
+fn pick_spf_record(
+    domain: &str,
+    texts: Vec<String>,
+    nxdomain: bool,
+    node: &mut Node,
+) -> Result<String, Box<HostResult>> {
+    // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
+    let mut spf_texts = Vec::new();
+    for text in texts {
+        if spf::is_spf_record(&text) {
+            spf_texts.push(text);
+        } else {
+            node.push(Event::Ignored {
+                text,
+                reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
+            });
+        }
+    }
+    match spf_texts.len() {
+        0 => {
+            let (code, why) = if nxdomain {
+                (
+                    code::NXDOMAIN,
+                    format!("{domain} does not exist (NXDOMAIN)"),
+                )
+            } else {
+                (code::NO_RECORD, format!("no SPF record at {domain}"))
+            };
+            let problem = Diagnostic::new(code, Severity::Info, "RFC 7208 §4.5", why);
+            Err(Box::new(HostResult::new(SpfResult::None, Some(problem))))
+        }
+        1 => Ok(spf_texts.remove(0)),
+        n => {
+            for t in &spf_texts {
+                node.push(Event::Ignored {
+                    text: t.clone(),
+                    reason: "one of several SPF records".to_string(),
+                });
+            }
+            Err(Box::new(HostResult::new(
+                SpfResult::PermError,
+                Some(Diagnostic::error(
+                    code::MULTIPLE_RECORDS,
+                    "RFC 7208 §4.5",
+                    format!("{n} SPF records at {domain} (RFC 7208 §4.5 allows one)"),
+                )),
+            )))
+        }
+    }
+}
+
 /// A §4.6.4 counter past its limit: records a `limit` event naming `what` and returns the
-/// permerror message (`what` in quotes when it is a term as written); `None` within the limit.
+/// permerror (`what` in quotes when it is a term as written); `None` within the limit.
 fn over_limit(
     node: &mut Node,
     limit: &str,
@@ -1066,7 +1199,7 @@ fn over_limit(
     what: &str,
     quote: bool,
     noun: &str,
-) -> Option<String> {
+) -> Option<Diagnostic> {
     if count <= max {
         return None;
     }
@@ -1081,8 +1214,15 @@ fn over_limit(
     } else {
         what.to_string()
     };
-    Some(format!(
-        "more than {max} {noun}: {shown} is number {count} (RFC 7208 §4.6.4)"
+    let code = if limit == "void_lookups" {
+        code::VOID_LOOKUP_LIMIT
+    } else {
+        code::DNS_LOOKUP_LIMIT
+    };
+    Some(Diagnostic::error(
+        code,
+        "RFC 7208 §4.6.4",
+        format!("more than {max} {noun}: {shown} is number {count} (RFC 7208 §4.6.4)"),
     ))
 }
 

@@ -3,9 +3,14 @@
 //! stable. Includes and redirects nest under the term that caused them; every DNS query sits
 //! under the step that made it.
 
-use serde::Serialize;
+use std::fmt;
 
+use serde::{Serialize, Serializer};
+
+use crate::diag::Diagnostic;
 use crate::dns::RType;
+use crate::eval::dmarc::DmarcResult;
+use crate::eval::spf::SpfResult;
 
 /// One node of the trace: an event and what happened inside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -67,7 +72,7 @@ pub enum Event {
     /// One term evaluated, in order. Counters are the values after this term.
     Term {
         term: String,
-        outcome: String,
+        outcome: TermOutcome,
         dns_lookups: u32,
         void_lookups: u32,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,18 +91,136 @@ pub enum Event {
     Explanation { text: String, source: String },
     /// A named stage of an evaluation (e.g. DMARC policy discovery); its steps are children.
     Step { title: String },
-    /// A remark on a record's tag (DMARC, later DKIM keys): severity and what it means.
-    Diagnostic {
-        tag: String,
-        severity: String,
-        message: String,
-    },
+    /// A remark on a record (DMARC tags, later DKIM keys and lint findings): the shared
+    /// [`Diagnostic`], its fields beside `"event": "diagnostic"`.
+    Diagnostic(Diagnostic),
     /// A remark that is not a step (e.g. why a term was skipped).
     Note { text: String },
     /// The result `check_host()` returned for this domain.
     Result {
-        result: String,
+        result: EvalResult,
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+/// How one SPF term came out (RFC 7208 §4.6.2, §5, §6.1). The JSON words are part of schema 1:
+/// `match → pass` (any result after the arrow), `no match`, `temperror`, `permerror`, and for a
+/// redirect `→ pass` (the target's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TermOutcome {
+    /// The mechanism matched: the term's qualifier gives this result.
+    Match(SpfResult),
+    /// The mechanism did not match; evaluation goes on.
+    NoMatch,
+    /// A DNS failure (or the overall deadline) while evaluating the term.
+    TempError,
+    /// The term could not be evaluated (limit exceeded, bad target, nested permerror).
+    PermError,
+    /// A redirect was followed; the target's result (never `none`: that is a permerror).
+    Redirect(SpfResult),
+}
+
+impl TermOutcome {
+    /// The result this outcome decides, if it ends the evaluation of the record.
+    pub fn result(self) -> Option<SpfResult> {
+        match self {
+            TermOutcome::Match(r) | TermOutcome::Redirect(r) => Some(r),
+            TermOutcome::NoMatch => None,
+            TermOutcome::TempError => Some(SpfResult::TempError),
+            TermOutcome::PermError => Some(SpfResult::PermError),
+        }
+    }
+}
+
+impl fmt::Display for TermOutcome {
+    /// The schema-1 JSON word.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TermOutcome::Match(r) => write!(f, "match → {r}"),
+            TermOutcome::NoMatch => f.write_str("no match"),
+            TermOutcome::TempError => f.write_str("temperror"),
+            TermOutcome::PermError => f.write_str("permerror"),
+            TermOutcome::Redirect(r) => write!(f, "→ {r}"),
+        }
+    }
+}
+
+impl Serialize for TermOutcome {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The result a `result` event reports: an SPF `check_host()` result or a DMARC result, each
+/// serialized as its RFC word (`pass`, `temperror`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum EvalResult {
+    Spf(SpfResult),
+    Dmarc(DmarcResult),
+}
+
+impl From<SpfResult> for EvalResult {
+    fn from(r: SpfResult) -> EvalResult {
+        EvalResult::Spf(r)
+    }
+}
+
+impl From<DmarcResult> for EvalResult {
+    fn from(r: DmarcResult) -> EvalResult {
+        EvalResult::Dmarc(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Severity;
+
+    #[test]
+    fn json_words_are_schema_1() {
+        let term = Node::new(Event::Term {
+            term: "a".into(),
+            outcome: TermOutcome::Match(SpfResult::SoftFail),
+            dns_lookups: 1,
+            void_lookups: 0,
+            detail: None,
+        });
+        let v = serde_json::to_value(&term).unwrap_or_default();
+        assert_eq!(v["event"], "term");
+        assert_eq!(v["outcome"], "match → softfail");
+        for (o, w) in [
+            (TermOutcome::NoMatch, "no match"),
+            (TermOutcome::TempError, "temperror"),
+            (TermOutcome::PermError, "permerror"),
+            (TermOutcome::Redirect(SpfResult::Pass), "→ pass"),
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap_or_default(), w);
+        }
+        let r = Node::new(Event::Result {
+            result: DmarcResult::TempError.into(),
+            reason: None,
+        });
+        let v = serde_json::to_value(&r).unwrap_or_default();
+        assert_eq!(
+            (v["event"].as_str(), v["result"].as_str()),
+            (Some("result"), Some("temperror"))
+        );
+        let d = Node::new(Event::Diagnostic(
+            Diagnostic::new("dmarc-unknown-tag", Severity::Warning, "RFC 9989 §4.7", "m")
+                .with_tag("zz")
+                .at(4),
+        ));
+        let v = serde_json::to_value(&d).unwrap_or_default();
+        assert_eq!(v["event"], "diagnostic");
+        assert_eq!(
+            (v["tag"].as_str(), v["severity"].as_str()),
+            (Some("zz"), Some("warning"))
+        );
+        assert_eq!(
+            (v["code"].as_str(), v["position"].as_u64()),
+            (Some("dmarc-unknown-tag"), Some(4))
+        );
+    }
 }

@@ -47,6 +47,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::taglist::{self, Tag};
+pub use crate::diag::{Diagnostic, Severity};
 
 /// The most diagnostics kept in [`DmarcRecord::diagnostics`]; beyond it one entry counts the
 /// rest, so hostile records cannot make the output grow without bound.
@@ -79,6 +80,15 @@ pub enum Policy {
     Reject,
 }
 
+impl fmt::Display for AlignmentMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AlignmentMode::Relaxed => "relaxed",
+            AlignmentMode::Strict => "strict",
+        })
+    }
+}
+
 impl fmt::Display for Policy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -103,50 +113,11 @@ pub enum Psd {
 
 /// Identifier Alignment mode (`adkim`, `aspf`; RFC 9989 §4.7 `dmarc-rors`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum AlignmentMode {
     #[default]
     Relaxed,
     Strict,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Accepted, but doubtful or ignored by design (unknown tag, obsolete syntax, odd case).
-    Warning,
-    /// A syntax error: the tag or value is discarded in favour of the default.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
-
-/// One remark on a record: which tag, where, and what a receiver does about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Diagnostic {
-    /// The tag name in lower case; empty for remarks on the record as a whole.
-    pub tag: String,
-    /// Byte offset in the record text (the tag's name, or the offending part of its value).
-    pub position: usize,
-    pub severity: Severity,
-    /// What is wrong and what the RFC says happens, with the section.
-    pub message: String,
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.severity)?;
-        if !self.tag.is_empty() {
-            write!(f, " [{}]", self.tag)?;
-        }
-        write!(f, " (at column {}): {}", self.position + 1, self.message)
-    }
 }
 
 /// A parsed DMARC policy record. Every tag of both versions is parsed; fields for tags that
@@ -323,35 +294,63 @@ struct Sink {
 }
 
 impl Sink {
-    fn push(&mut self, tag: &str, position: usize, severity: Severity, message: String) {
+    fn push(&mut self, d: Diagnostic) {
         if self.list.len() < MAX_DIAGNOSTICS {
-            self.list.push(Diagnostic {
-                tag: tag.to_string(),
-                position,
-                severity,
-                message,
-            });
+            self.list.push(d);
         } else {
             self.dropped += 1;
         }
     }
-    fn warn(&mut self, tag: &str, position: usize, message: String) {
-        self.push(tag, position, Severity::Warning, message);
-    }
-    fn error(&mut self, tag: &str, position: usize, message: String) {
-        self.push(tag, position, Severity::Error, message);
-    }
     fn finish(mut self, end: usize) -> Vec<Diagnostic> {
         if self.dropped > 0 {
-            self.list.push(Diagnostic {
-                tag: String::new(),
-                position: end,
-                severity: Severity::Warning,
-                message: format!("{} more diagnostics not shown", self.dropped),
-            });
+            self.list.push(
+                Diagnostic::new(
+                    code::TRUNCATED,
+                    Severity::Warning,
+                    "",
+                    format!("{} more diagnostics not shown", self.dropped),
+                )
+                .at(end),
+            );
         }
         self.list
     }
+}
+
+/// The stable `code` of each DMARC record diagnostic (see [`Diagnostic`]).
+pub mod code {
+    /// A tag-spec after `v` that is not `name=value`: skipped (RFC 9989 §4.8).
+    pub const SYNTAX: &str = "dmarc-syntax";
+    /// A tag given twice (same or different value): the first applies.
+    pub const DUPLICATE_TAG: &str = "dmarc-duplicate-tag";
+    /// A tag name or keyword value not in lower case: matched, with a warning.
+    pub const CASE: &str = "dmarc-case";
+    /// A known tag with an invalid value: ignored, the default applies.
+    pub const INVALID_TAG: &str = "dmarc-invalid-tag";
+    /// A tag neither version defines: ignored.
+    pub const UNKNOWN_TAG: &str = "dmarc-unknown-tag";
+    /// An RFC 9989 tag (np, psd, t) read under RFC 7489, which does not know it.
+    pub const NEW_TAG: &str = "dmarc-new-tag";
+    /// An RFC 7489 tag (pct, rf, ri) that RFC 9989 removed.
+    pub const REMOVED_TAG: &str = "dmarc-removed-tag";
+    /// No `p` tag.
+    pub const MISSING_P: &str = "dmarc-missing-p";
+    /// `p` is not the second tag (RFC 7489 §6.3).
+    pub const P_NOT_SECOND: &str = "dmarc-p-not-second";
+    /// A reporting URI that is not valid: ignored.
+    pub const INVALID_URI: &str = "dmarc-invalid-uri";
+    /// `rua`/`ruf` with no valid URI at all.
+    pub const NO_VALID_URI: &str = "dmarc-no-valid-uri";
+    /// A reporting URI whose scheme is not mailto.
+    pub const URI_SCHEME: &str = "dmarc-uri-scheme";
+    /// The obsolete `!size` suffix on reporting URIs.
+    pub const OBSOLETE_SIZE: &str = "dmarc-obsolete-size";
+    /// An `rf` format other than afrf.
+    pub const UNREGISTERED_FORMAT: &str = "dmarc-unregistered-format";
+    /// `fo` without `ruf`: no effect.
+    pub const FO_WITHOUT_RUF: &str = "dmarc-fo-without-ruf";
+    /// More diagnostics than [`super::MAX_DIAGNOSTICS`]: the count of the rest.
+    pub const TRUNCATED: &str = "dmarc-diagnostics-truncated";
 }
 
 /// Parses a DMARC policy record (the TXT strings already joined, RFC 7489 §6.1).
@@ -393,45 +392,16 @@ pub fn parse(text: &str) -> Result<DmarcRecord, ParseError> {
     let scan = taglist::scan_tag_list(text);
     for e in &scan.errors {
         // RFC 9989 §4.8: syntax errors after v are discarded, not fatal.
-        b.common.error(
-            "",
-            e.position,
-            format!("{}: this tag-spec is ignored (RFC 9989 §4.8)", e.kind),
+        b.common.push(
+            Diagnostic::error(
+                code::SYNTAX,
+                "RFC 9989 §4.8",
+                format!("{}: this tag-spec is ignored (RFC 9989 §4.8)", e.kind),
+            )
+            .at(e.position),
         );
     }
-    let dups = taglist::find_duplicates(&scan.tags, true);
-    let mut is_repeat = vec![false; scan.tags.len()];
-    for d in &dups {
-        if let (Some(flag), Some(first), Some(rep)) = (
-            is_repeat.get_mut(d.repeat),
-            scan.tags.get(d.first),
-            scan.tags.get(d.repeat),
-        ) {
-            *flag = true;
-            let name = rep.name.to_ascii_lowercase();
-            if rep.value == first.value {
-                b.common.warn(
-                    &name,
-                    rep.position,
-                    format!(
-                        "{name} appears again with the same value: the repeat is ignored \
-                         (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8 discards the error)"
-                    ),
-                );
-            } else {
-                b.common.error(
-                    &name,
-                    rep.position,
-                    format!(
-                        "{name} appears again ({}={}): the first value ({}) applies and this \
-                         one is ignored; receivers that take the last one or reject the record \
-                         will differ (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8)",
-                        rep.name, rep.value, first.value
-                    ),
-                );
-            }
-        }
-    }
+    let is_repeat = b.repeats(&scan.tags);
     // The tags in force: the first occurrence of each name. `v` is the first tag (checked
     // above, and the first segment parsed, so it is `scan.tags[0]`).
     let mut p_index = None;
@@ -480,13 +450,30 @@ struct Fields {
     unknown_tags: Vec<Tag>,
 }
 
-fn note(tag: &str, position: usize, severity: Severity, message: String) -> Diagnostic {
-    Diagnostic {
-        tag: tag.to_string(),
+/// A diagnostic on `tag` at byte `position` of the record.
+fn note(
+    code: &'static str,
+    severity: Severity,
+    rfc: &'static str,
+    tag: &str,
+    position: usize,
+    message: String,
+) -> Diagnostic {
+    Diagnostic::new(code, severity, rfc, message)
+        .with_tag(tag)
+        .at(position)
+}
+
+/// An invalid value of a known tag: ignored, the default applies.
+fn invalid(rfc: &'static str, tag: &str, position: usize, message: String) -> Diagnostic {
+    note(
+        code::INVALID_TAG,
+        Severity::Error,
+        rfc,
+        tag,
         position,
-        severity,
         message,
-    }
+    )
 }
 
 /// The word of `words` that `value` matches case-insensitively (RFC 5234 §2.3).
@@ -500,7 +487,10 @@ fn keyword(value: &str, words: &[&'static str]) -> Option<&'static str> {
 impl Builder {
     fn case_warning(&mut self, name: &str, tag: &Tag, value_checked: bool) {
         if tag.name != name {
-            self.common.warn(
+            self.common.push(note(
+                code::CASE,
+                Severity::Warning,
+                "RFC 5234 §2.3",
                 name,
                 tag.position,
                 format!(
@@ -509,10 +499,13 @@ impl Builder {
                      case-sensitive tags (RFC 6376 §3.2) may ignore it",
                     tag.name
                 ),
-            );
+            ));
         }
         if value_checked && tag.value.bytes().any(|b| b.is_ascii_uppercase()) {
-            self.common.warn(
+            self.common.push(note(
+                code::CASE,
+                Severity::Warning,
+                "RFC 5234 §2.3",
                 name,
                 tag.value_position,
                 format!(
@@ -520,135 +513,62 @@ impl Builder {
                      compare values exactly",
                     tag.value
                 ),
-            );
+            ));
         }
     }
 
+    /// Notes each repeated tag (RFC 6376 §3.2 forbids them; RFC 9989 §4.8 discards the error):
+    /// the first occurrence applies. Returns which of `tags` are repeats.
+    fn repeats(&mut self, tags: &[Tag]) -> Vec<bool> {
+        let dups = taglist::find_duplicates(tags, true);
+        let mut is_repeat = vec![false; tags.len()];
+        for d in &dups {
+            if let (Some(flag), Some(first), Some(rep)) = (
+                is_repeat.get_mut(d.repeat),
+                tags.get(d.first),
+                tags.get(d.repeat),
+            ) {
+                *flag = true;
+                let name = rep.name.to_ascii_lowercase();
+                if rep.value == first.value {
+                    self.common.push(note(
+                        code::DUPLICATE_TAG,
+                        Severity::Warning,
+                        "RFC 9989 §4.8",
+                        &name,
+                        rep.position,
+                        format!(
+                            "{name} appears again with the same value: the repeat is ignored \
+                             (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8 discards the error)"
+                        ),
+                    ));
+                } else {
+                    self.common.push(note(
+                        code::DUPLICATE_TAG,
+                        Severity::Error,
+                        "RFC 9989 §4.8",
+                        &name,
+                        rep.position,
+                        format!(
+                            "{name} appears again ({}={}): the first value ({}) applies and this \
+                             one is ignored; receivers that take the last one or reject the record \
+                             will differ (RFC 6376 §3.2 forbids repeated tags; RFC 9989 §4.8)",
+                            rep.name, rep.value, first.value
+                        ),
+                    ));
+                }
+            }
+        }
+        is_repeat
+    }
+
+    /// One tag in force (its first occurrence), by its lower-case name.
     fn tag(&mut self, name: &str, tag: &Tag) {
-        let v = tag.value.as_str();
-        let pos = tag.position;
-        // RFC 9989 §4.8: `dmarc-tag = 1*ALPHA equals 1*dmarc-value`: a value is never empty.
-        let empty = v.is_empty();
         match name {
-            "p" | "sp" | "np" => {
-                let policy = keyword(v, &["none", "quarantine", "reject"]).map(|w| match w {
-                    "quarantine" => Policy::Quarantine,
-                    "reject" => Policy::Reject,
-                    _ => Policy::None,
-                });
-                self.case_warning(name, tag, policy.is_some());
-                let what = if empty {
-                    format!("{name}= is empty")
-                } else {
-                    format!("{name}={v} is not none, quarantine or reject")
-                };
-                match (name, policy) {
-                    ("p", Some(pol)) => self.rec.p = Some(pol),
-                    ("sp", Some(pol)) => self.rec.sp = Some(pol),
-                    ("np", Some(pol)) => self.rec.np = Some(pol),
-                    ("p", None) => {
-                        self.rec.p_invalid = true;
-                        self.common.error(
-                            name,
-                            pos,
-                            format!(
-                                "{what}: the record is treated as having no valid p, so \
-                                 receivers act as if p=none if rua has a valid URI and \
-                                 otherwise apply no DMARC (RFC 9989 §4.10.1, RFC 7489 §6.6.3)"
-                            ),
-                        );
-                    }
-                    ("sp", None) => {
-                        self.rec.sp_invalid = true;
-                        self.common.error(
-                            name,
-                            pos,
-                            format!(
-                                "{what}: an invalid sp makes receivers act as if the whole \
-                                 record were p=none if rua has a valid URI, and otherwise \
-                                 apply no DMARC (RFC 9989 §4.10.1, RFC 7489 §6.6.3)"
-                            ),
-                        );
-                    }
-                    (_, None) => {
-                        self.rec.np_invalid = true;
-                        self.notes_9989.push(note(
-                            name,
-                            pos,
-                            Severity::Error,
-                            format!(
-                                "{what}: an invalid np makes receivers act as if the whole \
-                                 record were p=none if rua has a valid URI, and otherwise \
-                                 apply no DMARC (RFC 9989 §4.10.1)"
-                            ),
-                        ));
-                    }
-                    _ => {}
-                }
-                if name == "np" {
-                    self.notes_7489.push(not_in_7489(name, pos));
-                }
-            }
-            "psd" => {
-                let w = keyword(v, &["y", "n", "u"]);
-                self.case_warning(name, tag, w.is_some());
-                match w {
-                    Some("y") => self.rec.psd = Psd::Y,
-                    Some("n") => self.rec.psd = Psd::N,
-                    Some(_) => self.rec.psd = Psd::U,
-                    None => self.notes_9989.push(note(
-                        name,
-                        pos,
-                        Severity::Error,
-                        format!(
-                            "psd={v} is not y, n or u: ignored, the default u applies \
-                             (RFC 9989 §4.7 psd, §4.8)"
-                        ),
-                    )),
-                }
-                self.notes_7489.push(not_in_7489(name, pos));
-            }
-            "t" => {
-                let w = keyword(v, &["y", "n"]);
-                self.case_warning(name, tag, w.is_some());
-                match w {
-                    Some(w) => self.rec.t = w == "y",
-                    None => self.notes_9989.push(note(
-                        name,
-                        pos,
-                        Severity::Error,
-                        format!(
-                            "t={v} is not y or n: ignored, the default n (apply the policy) \
-                             applies (RFC 9989 §4.7 t, §4.8)"
-                        ),
-                    )),
-                }
-                self.notes_7489.push(not_in_7489(name, pos));
-            }
-            "adkim" | "aspf" => {
-                let w = keyword(v, &["r", "s"]);
-                self.case_warning(name, tag, w.is_some());
-                let mode = match w {
-                    Some("s") => AlignmentMode::Strict,
-                    Some(_) => AlignmentMode::Relaxed,
-                    None => {
-                        self.common.error(
-                            name,
-                            pos,
-                            format!(
-                                "{name}={v} is not r or s: ignored, the default r (relaxed) \
-                                 applies (RFC 9989 §4.7, §4.8; RFC 7489 §6.3)"
-                            ),
-                        );
-                        AlignmentMode::Relaxed
-                    }
-                };
-                if name == "adkim" {
-                    self.rec.adkim = mode;
-                } else {
-                    self.rec.aspf = mode;
-                }
-            }
+            "p" | "sp" | "np" => self.policy_tag(name, tag),
+            "psd" => self.psd_tag(tag),
+            "t" => self.t_tag(tag),
+            "adkim" | "aspf" => self.alignment_tag(name, tag),
             "rua" | "ruf" => {
                 self.case_warning(name, tag, false);
                 let uris = self.uri_list(name, tag);
@@ -659,118 +579,275 @@ impl Builder {
                     self.rec.ruf = uris;
                 }
             }
-            "fo" => {
-                self.case_warning(name, tag, true);
-                self.fo_pos = Some(pos);
-                match parse_fo(v) {
-                    Ok(opts) => self.rec.fo = opts,
-                    Err(why) => self.common.error(
-                        name,
-                        pos,
-                        format!(
-                            "fo={v}: {why}: ignored, the default 0 applies (RFC 9989 §4.7 fo, \
-                             §4.8 dmarc-fo)"
-                        ),
-                    ),
-                }
-            }
-            "pct" => {
-                self.case_warning(name, tag, false);
-                // RFC 7489 §6.4: `1*3DIGIT`, "integer between 0 and 100, inclusive" (§6.3).
-                let n = (!empty && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| v.parse::<u8>().ok())
-                    .flatten()
-                    .filter(|n| *n <= 100);
-                match n {
-                    Some(n) => self.rec.pct = Some(n),
-                    None => self.notes_7489.push(note(
-                        name,
-                        pos,
-                        Severity::Error,
-                        format!(
-                            "pct={v} is not an integer from 0 to 100: ignored, the default \
-                             100 applies (RFC 7489 §6.3, §6.4)"
-                        ),
-                    )),
-                }
-                self.notes_9989.push(removed_in_9989(
-                    name,
-                    pos,
-                    "t=y is the replacement for pct=0 (Appendix A.6)",
-                ));
-            }
-            "rf" => {
-                self.case_warning(name, tag, false);
-                // RFC 7489 §6.4: `Keyword *(*WSP ":" Keyword)`, registered formats only.
-                let items: Vec<&str> = v.split(':').map(|s| s.trim_matches([' ', '\t'])).collect();
-                if !empty && items.iter().all(|k| is_keyword(k)) {
-                    self.rec.rf = Some(v.to_string());
-                    if let Some(other) = items.iter().find(|k| !k.eq_ignore_ascii_case("afrf")) {
-                        self.notes_7489.push(note(
-                            name,
-                            pos,
-                            Severity::Warning,
-                            format!(
-                                "rf: \"{other}\" is not a registered format (only afrf): \
-                                 receivers SHOULD ignore it or MAY ignore the entire record \
-                                 (RFC 7489 §6.3 rf)"
-                            ),
-                        ));
-                    }
-                } else {
-                    self.notes_7489.push(note(
-                        name,
-                        pos,
-                        Severity::Error,
-                        format!(
-                            "rf={v} is not a colon-separated list of format names: ignored, \
-                             the default afrf applies (RFC 7489 §6.4)"
-                        ),
-                    ));
-                }
-                self.notes_9989.push(removed_in_9989(
-                    name,
-                    pos,
-                    "failure report format is fixed by the failure-reporting document",
-                ));
-            }
-            "ri" => {
-                self.case_warning(name, tag, false);
-                // RFC 7489 §6.3: "plain-text 32-bit unsigned integer"; §6.4 `1*DIGIT`.
-                let n = (!empty && v.bytes().all(|b| b.is_ascii_digit()))
-                    .then(|| v.parse::<u32>().ok())
-                    .flatten();
-                match n {
-                    Some(n) => self.rec.ri = Some(n),
-                    None => self.notes_7489.push(note(
-                        name,
-                        pos,
-                        Severity::Error,
-                        format!(
-                            "ri={v} is not a 32-bit unsigned integer: ignored, the default \
-                             86400 applies (RFC 7489 §6.3, §6.4)"
-                        ),
-                    )),
-                }
-                self.notes_9989.push(removed_in_9989(
-                    name,
-                    pos,
-                    "aggregate reports are daily (RFC 9989 §4.7 has no interval tag)",
-                ));
-            }
+            "fo" => self.fo_tag(tag),
+            "pct" => self.pct_tag(tag),
+            "rf" => self.rf_tag(tag),
+            "ri" => self.ri_tag(tag),
             _ => {
-                self.common.warn(
+                self.common.push(note(
+                    code::UNKNOWN_TAG,
+                    Severity::Warning,
+                    "RFC 9989 §4.7",
                     name,
-                    pos,
+                    tag.position,
                     format!(
                         "unknown tag \"{}\": ignored (unknown tags MUST be ignored, RFC 9989 \
                          §4.7, RFC 7489 §6.3)",
                         tag.name
                     ),
-                );
+                ));
                 self.rec.unknown_tags.push(tag.clone());
             }
         }
+    }
+
+    /// `p`, `sp`, `np` (RFC 9989 §4.7 `dmarc-request`; an invalid one: §4.10.1).
+    fn policy_tag(&mut self, name: &str, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        let policy = keyword(v, &["none", "quarantine", "reject"]).map(|w| match w {
+            "quarantine" => Policy::Quarantine,
+            "reject" => Policy::Reject,
+            _ => Policy::None,
+        });
+        self.case_warning(name, tag, policy.is_some());
+        // RFC 9989 §4.8: `dmarc-tag = 1*ALPHA equals 1*dmarc-value`: a value is never empty.
+        let what = if v.is_empty() {
+            format!("{name}= is empty")
+        } else {
+            format!("{name}={v} is not none, quarantine or reject")
+        };
+        match (name, policy) {
+            ("p", Some(pol)) => self.rec.p = Some(pol),
+            ("sp", Some(pol)) => self.rec.sp = Some(pol),
+            ("np", Some(pol)) => self.rec.np = Some(pol),
+            ("p", None) => {
+                self.rec.p_invalid = true;
+                self.common.push(invalid(
+                    "RFC 9989 §4.10.1",
+                    name,
+                    pos,
+                    format!(
+                        "{what}: the record is treated as having no valid p, so \
+                         receivers act as if p=none if rua has a valid URI and \
+                         otherwise apply no DMARC (RFC 9989 §4.10.1, RFC 7489 §6.6.3)"
+                    ),
+                ));
+            }
+            ("sp", None) => {
+                self.rec.sp_invalid = true;
+                self.common.push(invalid(
+                    "RFC 9989 §4.10.1",
+                    name,
+                    pos,
+                    format!(
+                        "{what}: an invalid sp makes receivers act as if the whole \
+                         record were p=none if rua has a valid URI, and otherwise \
+                         apply no DMARC (RFC 9989 §4.10.1, RFC 7489 §6.6.3)"
+                    ),
+                ));
+            }
+            (_, None) => {
+                self.rec.np_invalid = true;
+                self.notes_9989.push(invalid(
+                    "RFC 9989 §4.10.1",
+                    name,
+                    pos,
+                    format!(
+                        "{what}: an invalid np makes receivers act as if the whole \
+                         record were p=none if rua has a valid URI, and otherwise \
+                         apply no DMARC (RFC 9989 §4.10.1)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if name == "np" {
+            self.notes_7489.push(not_in_7489(name, pos));
+        }
+    }
+
+    /// `psd` (RFC 9989 §4.7).
+    fn psd_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        let w = keyword(v, &["y", "n", "u"]);
+        self.case_warning("psd", tag, w.is_some());
+        match w {
+            Some("y") => self.rec.psd = Psd::Y,
+            Some("n") => self.rec.psd = Psd::N,
+            Some(_) => self.rec.psd = Psd::U,
+            None => self.notes_9989.push(invalid(
+                "RFC 9989 §4.7",
+                "psd",
+                pos,
+                format!(
+                    "psd={v} is not y, n or u: ignored, the default u applies \
+                     (RFC 9989 §4.7 psd, §4.8)"
+                ),
+            )),
+        }
+        self.notes_7489.push(not_in_7489("psd", pos));
+    }
+
+    /// `t` (RFC 9989 §4.7).
+    fn t_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        let w = keyword(v, &["y", "n"]);
+        self.case_warning("t", tag, w.is_some());
+        match w {
+            Some(w) => self.rec.t = w == "y",
+            None => self.notes_9989.push(invalid(
+                "RFC 9989 §4.7",
+                "t",
+                pos,
+                format!(
+                    "t={v} is not y or n: ignored, the default n (apply the policy) \
+                     applies (RFC 9989 §4.7 t, §4.8)"
+                ),
+            )),
+        }
+        self.notes_7489.push(not_in_7489("t", pos));
+    }
+
+    /// `adkim`, `aspf` (RFC 9989 §4.7 `dmarc-rors`).
+    fn alignment_tag(&mut self, name: &str, tag: &Tag) {
+        let v = tag.value.as_str();
+        let w = keyword(v, &["r", "s"]);
+        self.case_warning(name, tag, w.is_some());
+        let mode = match w {
+            Some("s") => AlignmentMode::Strict,
+            Some(_) => AlignmentMode::Relaxed,
+            None => {
+                self.common.push(invalid(
+                    "RFC 9989 §4.7",
+                    name,
+                    tag.position,
+                    format!(
+                        "{name}={v} is not r or s: ignored, the default r (relaxed) \
+                         applies (RFC 9989 §4.7, §4.8; RFC 7489 §6.3)"
+                    ),
+                ));
+                AlignmentMode::Relaxed
+            }
+        };
+        if name == "adkim" {
+            self.rec.adkim = mode;
+        } else {
+            self.rec.aspf = mode;
+        }
+    }
+
+    /// `fo` (RFC 9989 §4.7, §4.8 `dmarc-fo`).
+    fn fo_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        self.case_warning("fo", tag, true);
+        self.fo_pos = Some(pos);
+        match parse_fo(v) {
+            Ok(opts) => self.rec.fo = opts,
+            Err(why) => self.common.push(invalid(
+                "RFC 9989 §4.8",
+                "fo",
+                pos,
+                format!(
+                    "fo={v}: {why}: ignored, the default 0 applies (RFC 9989 §4.7 fo, \
+                     §4.8 dmarc-fo)"
+                ),
+            )),
+        }
+    }
+
+    /// `pct` (RFC 7489 §6.3; removed in RFC 9989).
+    fn pct_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        self.case_warning("pct", tag, false);
+        // RFC 7489 §6.4: `1*3DIGIT`, "integer between 0 and 100, inclusive" (§6.3).
+        let n = (!v.is_empty() && v.len() <= 3 && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse::<u8>().ok())
+            .flatten()
+            .filter(|n| *n <= 100);
+        match n {
+            Some(n) => self.rec.pct = Some(n),
+            None => self.notes_7489.push(invalid(
+                "RFC 7489 §6.3",
+                "pct",
+                pos,
+                format!(
+                    "pct={v} is not an integer from 0 to 100: ignored, the default \
+                     100 applies (RFC 7489 §6.3, §6.4)"
+                ),
+            )),
+        }
+        self.notes_9989.push(removed_in_9989(
+            "pct",
+            pos,
+            "t=y is the replacement for pct=0 (Appendix A.6)",
+        ));
+    }
+
+    /// `rf` (RFC 7489 §6.3; removed in RFC 9989).
+    fn rf_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        self.case_warning("rf", tag, false);
+        // RFC 7489 §6.4: `Keyword *(*WSP ":" Keyword)`, registered formats only.
+        let items: Vec<&str> = v.split(':').map(|s| s.trim_matches([' ', '\t'])).collect();
+        if !v.is_empty() && items.iter().all(|k| is_keyword(k)) {
+            self.rec.rf = Some(v.to_string());
+            if let Some(other) = items.iter().find(|k| !k.eq_ignore_ascii_case("afrf")) {
+                self.notes_7489.push(note(
+                    code::UNREGISTERED_FORMAT,
+                    Severity::Warning,
+                    "RFC 7489 §6.3",
+                    "rf",
+                    pos,
+                    format!(
+                        "rf: \"{other}\" is not a registered format (only afrf): \
+                         receivers SHOULD ignore it or MAY ignore the entire record \
+                         (RFC 7489 §6.3 rf)"
+                    ),
+                ));
+            }
+        } else {
+            self.notes_7489.push(invalid(
+                "RFC 7489 §6.4",
+                "rf",
+                pos,
+                format!(
+                    "rf={v} is not a colon-separated list of format names: ignored, \
+                     the default afrf applies (RFC 7489 §6.4)"
+                ),
+            ));
+        }
+        self.notes_9989.push(removed_in_9989(
+            "rf",
+            pos,
+            "failure report format is fixed by the failure-reporting document",
+        ));
+    }
+
+    /// `ri` (RFC 7489 §6.3; removed in RFC 9989).
+    fn ri_tag(&mut self, tag: &Tag) {
+        let (v, pos) = (tag.value.as_str(), tag.position);
+        self.case_warning("ri", tag, false);
+        // RFC 7489 §6.3: "plain-text 32-bit unsigned integer"; §6.4 `1*DIGIT`.
+        let n = (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| v.parse::<u32>().ok())
+            .flatten();
+        match n {
+            Some(n) => self.rec.ri = Some(n),
+            None => self.notes_7489.push(invalid(
+                "RFC 7489 §6.3",
+                "ri",
+                pos,
+                format!(
+                    "ri={v} is not a 32-bit unsigned integer: ignored, the default \
+                     86400 applies (RFC 7489 §6.3, §6.4)"
+                ),
+            )),
+        }
+        self.notes_9989.push(removed_in_9989(
+            "ri",
+            pos,
+            "aggregate reports are daily (RFC 9989 §4.7 has no interval tag)",
+        ));
     }
 
     /// Splits and checks a `dmarc-urilist` (RFC 9989 §4.8); returns the valid URIs.
@@ -795,7 +872,10 @@ impl Builder {
                     if let Some(scheme) = base.split(':').next()
                         && !scheme.eq_ignore_ascii_case("mailto")
                     {
-                        self.common.warn(
+                        self.common.push(note(
+                            code::URI_SCHEME,
+                            Severity::Warning,
+                            "RFC 9989 §4.7",
                             name,
                             at,
                             format!(
@@ -803,21 +883,27 @@ impl Builder {
                                  support mailto and MUST ignore URIs they do not support \
                                  (RFC 9989 §4.7 {name})"
                             ),
-                        );
+                        ));
                     }
                     out.push(base.to_string());
                 }
-                Err(why) => self.common.error(
+                Err(why) => self.common.push(note(
+                    code::INVALID_URI,
+                    Severity::Error,
+                    "RFC 9989 §4.8",
                     name,
                     at,
                     format!(
                         "{name}: \"{uri}\" {why}: this URI is ignored (RFC 9989 §4.8 dmarc-uri)"
                     ),
-                ),
+                )),
             }
         }
         if out.is_empty() {
-            self.common.error(
+            self.common.push(note(
+                code::NO_VALID_URI,
+                Severity::Error,
+                "RFC 9989 §4.7",
                 name,
                 tag.position,
                 format!(
@@ -828,7 +914,7 @@ impl Builder {
                         "failure"
                     }
                 ),
-            );
+            ));
         }
         if obs_count > 0 {
             self.obs_size.push((name.to_string(), obs_first, obs_count));
@@ -836,20 +922,26 @@ impl Builder {
         out
     }
 
-    fn finish(mut self, end: usize, p_index: Option<usize>) -> DmarcRecord {
+    /// The remarks on the record as a whole (no p, p out of place, fo without ruf, obsolete
+    /// size suffixes).
+    fn record_notes(&mut self, p_index: Option<usize>) {
         if self.rec.p.is_none() && !self.rec.p_invalid {
             self.notes_9989.push(note(
+                code::MISSING_P,
+                Severity::Warning,
+                "RFC 9989 §4.7",
                 "p",
                 0,
-                Severity::Warning,
                 "no p tag: the record is treated as if it included p=none (RFC 9989 §4.7 p, \
                  §4.10.1); p is RECOMMENDED"
                     .into(),
             ));
             self.notes_7489.push(note(
+                code::MISSING_P,
+                Severity::Error,
+                "RFC 7489 §6.3",
                 "p",
                 0,
-                Severity::Error,
                 "no p tag, which RFC 7489 §6.3 REQUIRES: the record has no valid p, so \
                  receivers act as if p=none if rua has a valid URI and otherwise apply no \
                  DMARC (RFC 7489 §6.6.3 step 6)"
@@ -860,9 +952,11 @@ impl Builder {
             && i != 1
         {
             self.notes_7489.push(note(
+                code::P_NOT_SECOND,
+                Severity::Warning,
+                "RFC 7489 §6.3",
                 "p",
                 0,
-                Severity::Warning,
                 "p is not the second tag: RFC 7489 §6.3 says v and p \"MUST appear in that \
                  order\" (the p tag is still used here, as common receivers do)"
                     .into(),
@@ -871,25 +965,34 @@ impl Builder {
         if let Some(pos) = self.fo_pos
             && !self.rec.ruf_present
         {
-            self.common.warn(
+            self.common.push(note(
+                code::FO_WITHOUT_RUF,
+                Severity::Warning,
+                "RFC 9989 §4.7",
                 "fo",
                 pos,
                 "fo has no effect without ruf: \"This tag's content MUST be ignored if a ruf \
                  tag is not also specified\" (RFC 9989 §4.7 fo, RFC 7489 §6.3)"
                     .into(),
-            );
+            ));
         }
         for (name, pos, count) in std::mem::take(&mut self.obs_size) {
             self.notes_9989.push(note(
+                code::OBSOLETE_SIZE,
+                Severity::Warning,
+                "RFC 9989 §4.8",
                 &name,
                 pos,
-                Severity::Warning,
                 format!(
                     "{name}: {count} URI(s) carry a \"!size\" limit, obsolete syntax that \
                      reporters ignore (RFC 9989 §4.8 obs-dmarc-report-size); stripped"
                 ),
             ));
         }
+    }
+
+    fn finish(mut self, end: usize, p_index: Option<usize>) -> DmarcRecord {
+        self.record_notes(p_index);
         let f = self.rec;
         DmarcRecord {
             p: f.p,
@@ -918,9 +1021,11 @@ impl Builder {
 
 fn not_in_7489(name: &str, pos: usize) -> Diagnostic {
     note(
+        code::NEW_TAG,
+        Severity::Warning,
+        "RFC 7489 §6.3",
         name,
         pos,
-        Severity::Warning,
         format!(
             "{name} is not an RFC 7489 tag (added by RFC 9989, Appendix C.5.1): unknown, \
              ignored (RFC 7489 §6.3)"
@@ -930,9 +1035,11 @@ fn not_in_7489(name: &str, pos: usize) -> Diagnostic {
 
 fn removed_in_9989(name: &str, pos: usize, why: &str) -> Diagnostic {
     note(
+        code::REMOVED_TAG,
+        Severity::Warning,
+        "RFC 9989 Appendix C.5.2",
         name,
         pos,
-        Severity::Warning,
         format!("{name} is removed in RFC 9989 (Appendix C.5.2), ignored; {why}"),
     )
 }
@@ -1533,7 +1640,8 @@ mod tests {
             .iter()
             .find(|d| d.message.contains("\"bad\""))
             .unwrap();
-        assert_eq!(&rec[d.position..], "bad");
+        assert_eq!(&rec[d.position.unwrap_or_default()..], "bad");
+        assert_eq!((d.code, d.rfc), (code::INVALID_URI, "RFC 9989 §4.8"));
     }
 
     #[test]
@@ -1581,7 +1689,7 @@ mod tests {
         let r = ok("v=DMARC1; p=none; adkim=x");
         assert_eq!(
             r.diagnostics[0].to_string(),
-            "error [adkim] (at column 19): adkim=x is not r or s: ignored, the default r \
+            "error dmarc-invalid-tag [adkim] (at column 19): adkim=x is not r or s: ignored, the default r \
              (relaxed) applies (RFC 9989 §4.7, §4.8; RFC 7489 §6.3)"
         );
     }

@@ -32,7 +32,8 @@ pub fn render(report: &Report<'_>) -> String {
         SpfResult::TempError | SpfResult::PermError => v
             .spf
             .problem
-            .clone()
+            .as_ref()
+            .map(|d| d.message.clone())
             .unwrap_or_else(|| v.spf.result.to_string()),
     };
     let spf_prop = if spf_req.mail_from.is_empty() {
@@ -80,7 +81,7 @@ pub fn render(report: &Report<'_>) -> String {
         }
         _ => {
             if let Some(p) = &dm.problem {
-                dmarc.push_str(&format!(" ({})", comment_text(p)));
+                dmarc.push_str(&format!(" ({})", comment_text(&p.message)));
             }
         }
     }

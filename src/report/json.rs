@@ -25,7 +25,8 @@ pub fn spf_value(report: &SpfReport<'_>) -> Value {
         "explanation": out.explanation,
         "dns_lookups": out.dns_lookups,
         "void_lookups": out.void_lookups,
-        "problem": out.problem,
+        "problem": out.problem.as_ref().map(|d| &d.message),
+        "problem_diagnostic": out.problem,
         "trace": out.trace,
     })
 }
@@ -56,7 +57,8 @@ pub fn dmarc_value(report: &Report<'_>) -> Value {
         "testing": d.testing,
         "sampling": d.sampling,
         "from_domain_exists": d.from_domain_exists,
-        "problem": d.problem,
+        "problem": d.problem.as_ref().map(|p| &p.message),
+        "problem_diagnostic": d.problem,
         "reason": d.reason,
         "trace": d.trace,
     })

@@ -1,7 +1,7 @@
 //! The Received-SPF header field (RFC 7208 §9.1): the result, a comment saying why, and the
 //! key-value pairs a downstream filter can parse.
 
-use crate::eval::spf::SpfResult;
+use crate::eval::spf::{SpfOutput, SpfResult};
 
 use super::{SpfReport, comment_text};
 
@@ -42,11 +42,11 @@ pub fn render(report: &SpfReport<'_>) -> String {
         }
         SpfResult::TempError => format!(
             "{receiver}: error in processing during lookup of {sender}: {}",
-            clip(out.problem.as_deref().unwrap_or("DNS error"))
+            clip(problem(out).unwrap_or("DNS error"))
         ),
         SpfResult::PermError => format!(
             "{receiver}: permanent error in processing domain of {sender}: {}",
-            clip(out.problem.as_deref().unwrap_or("invalid policy"))
+            clip(problem(out).unwrap_or("invalid policy"))
         ),
     };
     let mut pairs = vec![
@@ -54,8 +54,8 @@ pub fn render(report: &SpfReport<'_>) -> String {
         ("envelope-from", sender.to_string()),
         ("helo", req.helo.clone()),
     ];
-    if let Some(p) = &out.problem {
-        pairs.push(("problem", p.clone()));
+    if let Some(p) = problem(out) {
+        pairs.push(("problem", p.to_string()));
     }
     pairs.push(("receiver", receiver.clone()));
     let identity = if req.mail_from.is_empty() {
@@ -85,6 +85,11 @@ pub fn render(report: &SpfReport<'_>) -> String {
 
 /// `s` cut to at most `MAX_VALUE` characters by replacing its middle with "...": the start
 /// and the end are kept (a nested problem ends with the actual reason).
+/// The problem sentence of a permerror, temperror or none.
+fn problem(out: &SpfOutput) -> Option<&str> {
+    out.problem.as_ref().map(|d| d.message.as_str())
+}
+
 fn clip(s: &str) -> String {
     let n = s.chars().count();
     if n <= MAX_VALUE {
@@ -196,7 +201,11 @@ mod tests {
             explanation: None,
             dns_lookups: 11,
             void_lookups: 0,
-            problem: Some("include:example.com: example.com: ".repeat(40)),
+            problem: Some(crate::diag::Diagnostic::error(
+                "spf-dns-lookup-limit",
+                "RFC 7208 §4.6.4",
+                "include:example.com: example.com: ".repeat(40),
+            )),
             trace: Node::new(Event::Note {
                 text: String::new(),
             }),

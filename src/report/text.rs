@@ -8,10 +8,11 @@ use std::fmt::Write;
 
 use colored::{ColoredString, Colorize};
 
+use crate::diag::Severity;
 use crate::eval::dkim::DkimAuth;
 use crate::eval::dmarc::{Disposition, DmarcResult};
 use crate::eval::spf::{Limits, SpfResult};
-use crate::eval::trace::{Event, Node};
+use crate::eval::trace::{EvalResult, Event, Node, TermOutcome};
 use crate::verdict::Outcome;
 
 use super::{Report, SpfReport, auth_results, received_spf};
@@ -92,7 +93,7 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         (SpfResult::Neutral, _, _) => {
             format!("{ip} is neither permitted nor denied by {}", spf_req.domain)
         }
-        (_, _, Some(p)) => p.clone(),
+        (_, _, Some(p)) => p.message.clone(),
         (r, _, _) => format!("{r} for {}", spf_req.domain),
     };
     let _ = writeln!(s, "  SPF    {:<10} {spf_why}", result_word(v.spf.result));
@@ -135,7 +136,11 @@ pub fn verdict_block(report: &Report<'_>) -> String {
                 dm.domain.as_deref().unwrap_or("")
             )
         }
-        _ => dm.problem.clone().unwrap_or_default(),
+        _ => dm
+            .problem
+            .as_ref()
+            .map(|p| p.message.clone())
+            .unwrap_or_default(),
     };
     let _ = writeln!(s, "  DMARC  {:<10} {dmarc_why}", dmarc_word(dm.result));
     s
@@ -171,13 +176,13 @@ pub fn dmarc_section(report: &Report<'_>) -> String {
         let _ = writeln!(
             s,
             "  {:<5} {mark} ({}): {}",
-            c.identifier.to_uppercase(),
+            c.identifier.label(),
             c.mode,
             c.why
         );
     }
     if let Some(p) = &dm.problem {
-        let _ = writeln!(s, "  problem:       {}", p.as_str().magenta());
+        let _ = writeln!(s, "  problem:       {}", p.message.as_str().magenta());
     }
     let _ = writeln!(s, "  disposition:   {}", dm.disposition);
     let _ = writeln!(s);
@@ -215,7 +220,7 @@ pub fn spf_section(report: &SpfReport<'_>) -> String {
         let _ = writeln!(s, "  explanation:  {e}");
     }
     if let Some(p) = &out.problem {
-        let _ = writeln!(s, "  problem:      {}", p.as_str().magenta());
+        let _ = writeln!(s, "  problem:      {}", p.message.as_str().magenta());
     }
     let _ = writeln!(
         s,
@@ -246,6 +251,20 @@ pub fn render_node(node: &Node, limits: &Limits, first: &str, rest: &str, s: &mu
             &format!("{rest}{r}"),
             s,
         );
+    }
+}
+
+/// A term's outcome in words, colored: a match green, an error magenta.
+fn term_outcome(o: TermOutcome) -> ColoredString {
+    match o {
+        TermOutcome::Match(r) => format!("match → {r}").green().bold(),
+        TermOutcome::NoMatch => "no match".normal(),
+        TermOutcome::TempError => "temperror".magenta().bold(),
+        TermOutcome::PermError => "permerror".magenta().bold(),
+        TermOutcome::Redirect(r @ (SpfResult::TempError | SpfResult::PermError)) => {
+            format!("→ {r}").magenta().bold()
+        }
+        TermOutcome::Redirect(r) => format!("→ {r}").normal(),
     }
 }
 
@@ -287,13 +306,7 @@ fn line(e: &Event, limits: &Limits) -> String {
             void_lookups,
             detail,
         } => {
-            let o = if outcome.starts_with("match") {
-                outcome.green().bold()
-            } else if outcome.contains("error") {
-                outcome.magenta().bold()
-            } else {
-                outcome.normal()
-            };
+            let o = term_outcome(*outcome);
             let mut l = format!(
                 "term {} → {o}  {}",
                 term.bold(),
@@ -321,27 +334,91 @@ fn line(e: &Event, limits: &Limits) -> String {
         Event::Explanation { text, source } => format!("explanation ({source}): {text}"),
         Event::Note { text } => text.dimmed().to_string(),
         Event::Step { title } => title.bold().to_string(),
-        Event::Diagnostic {
-            tag,
-            severity,
-            message,
-        } => {
-            let label = format!("{severity} {tag}:");
-            let label = if severity == "error" {
-                label.red().bold()
-            } else {
-                label.yellow()
+        Event::Diagnostic(d) => {
+            let label = format!("{} {}:", d.severity, d.tag);
+            let label = match d.severity {
+                Severity::Error => label.red().bold(),
+                Severity::Warning => label.yellow(),
+                Severity::Info => label.normal(),
             };
-            format!("{label} {message}")
+            format!("{label} {}", d.message)
         }
         Event::Result { result, reason } => {
-            let word = SpfResult::from_name(result)
-                .map(|r| result_word(r).to_string())
-                .unwrap_or_else(|| result.clone());
+            let word = match *result {
+                EvalResult::Spf(r) => result_word(r),
+                EvalResult::Dmarc(r) => dmarc_word(r),
+            };
             match reason {
                 Some(r) => format!("result: {word} ({r})"),
                 None => format!("result: {word}"),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Diagnostic;
+    use crate::eval::dmarc::DmarcResult;
+
+    fn term(text: &str, outcome: TermOutcome) -> Event {
+        Event::Term {
+            term: text.to_string(),
+            outcome,
+            dns_lookups: 0,
+            void_lookups: 0,
+            detail: None,
+        }
+    }
+
+    /// The words come from the types: each outcome, diagnostic and result renders as it should
+    /// with color off (the `colored` override is process-wide, so this is set, never unset).
+    #[test]
+    fn typed_events_render_as_words() {
+        colored::control::set_override(false);
+        let limits = Limits::default();
+        let mut root = Node::new(Event::CheckHost {
+            domain: "a.example".into(),
+            via: None,
+        });
+        root.push(term("ip4:192.0.2.0/24", TermOutcome::NoMatch));
+        root.push(term("mx", TermOutcome::TempError));
+        root.push(term(
+            "redirect=b.example",
+            TermOutcome::Redirect(SpfResult::Fail),
+        ));
+        root.push(term("~all", TermOutcome::Match(SpfResult::SoftFail)));
+        root.push(Event::Diagnostic(
+            Diagnostic::new(
+                "dmarc-unknown-tag",
+                Severity::Warning,
+                "RFC 9989 §4.7",
+                "ignored",
+            )
+            .with_tag("zz")
+            .at(3),
+        ));
+        root.push(Event::Result {
+            result: SpfResult::SoftFail.into(),
+            reason: None,
+        });
+        root.push(Event::Result {
+            result: DmarcResult::PermError.into(),
+            reason: Some("why".into()),
+        });
+        let mut s = String::new();
+        render_node(&root, &limits, "", "", &mut s);
+        for want in [
+            "term ip4:192.0.2.0/24 → no match  [lookups 0/10, void 0/2]",
+            "term mx → temperror",
+            "term redirect=b.example → → fail",
+            "term ~all → match → softfail",
+            "warning zz: ignored",
+            "result: softfail",
+            "result: permerror (why)",
+        ] {
+            assert!(s.contains(want), "{want:?} not in:\n{s}");
         }
     }
 }
