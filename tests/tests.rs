@@ -1,6 +1,7 @@
 //! The integration tests: one test binary, a module per area (ripgrep style).
 
 mod cli;
+mod cli_behaviour;
 mod common;
 mod dmarc;
 mod dns_backend;
