@@ -1031,7 +1031,7 @@ fn bad_inputs() {
     );
     // clap puts the missing argument on a line of its own; the one line must still name it.
     bad_input(&with(&["example.com"]), "missing IP");
-    bad_input(&with(&[]), "not provided: <DOMAIN>");
+    bad_input(&with(&[]), "missing DOMAIN and IP");
     bad_input(
         &with(&["--timeout", "0", "example.com", "192.0.2.1"]),
         "--timeout",

@@ -285,3 +285,26 @@ fn u_label_domains_are_queried_as_a_labels_everywhere() {
     assert_eq!(doc["spf"]["result"], "pass", "{doc}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn headers_quote_a_helo_that_is_not_a_host_name() {
+    for (helo, shown) in [
+        ("JUMPIN' JUPITER", "smtp.helo=\"JUMPIN' JUPITER\";"),
+        ("[192.0.2.1]", "smtp.helo=\"[192.0.2.1]\";"),
+        ("mail.example.com", "smtp.helo=mail.example.com;"),
+    ] {
+        let ran = run_spfcheck(&[
+            "--offline",
+            "--format",
+            "auth-results",
+            "--mail-from",
+            "",
+            "--helo",
+            helo,
+            "example.com",
+            "192.0.2.1",
+        ]);
+        let out = String::from_utf8_lossy(&ran.stdout);
+        assert!(out.contains(shown), "{helo}: {out}");
+    }
+}

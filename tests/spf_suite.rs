@@ -37,7 +37,8 @@ pub struct Case {
 
 /// What one evaluation of a test case produced, however it was run.
 pub struct Outcome {
-    pub result: SpfResult,
+    /// `None`: the run gave no result (e.g. the binary refused its input).
+    pub result: Option<SpfResult>,
     pub explanation: Option<String>,
     /// Shown when the case fails (problem, mechanism, stderr...).
     pub detail: String,
@@ -240,9 +241,12 @@ pub fn check_suite(
             }
         }
         let mut problem = None;
-        if !accepted.contains(&out.result) {
-            problem = Some(format!("result {} (expected {:?})", out.result, accepted));
-        } else if let (Some(want), SpfResult::Fail) = (&want_explanation, out.result)
+        if !out.result.is_some_and(|r| accepted.contains(&r)) {
+            let got = out
+                .result
+                .map_or_else(|| "(no result)".to_string(), |r| r.to_string());
+            problem = Some(format!("result {got} (expected {accepted:?})"));
+        } else if let (Some(want), Some(SpfResult::Fail)) = (&want_explanation, out.result)
             && out.explanation.as_deref() != Some(want.as_str())
         {
             problem = Some(format!(
@@ -292,7 +296,7 @@ fn run_suite(file: &str, suite: &str, expected_tests: usize) {
         req.receiver = "receiver.example".to_string();
         let out = rt.block_on(check_host(dns[i].clone(), &req));
         Outcome {
-            result: out.result,
+            result: Some(out.result),
             explanation: out.explanation,
             detail: format!(
                 "problem: {:?}\n    mechanism: {:?}",

@@ -120,16 +120,8 @@ fn run_suite_bin(file: &str, suite: &str, expected: usize) {
         let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
         let doc: Value = serde_json::from_slice(&ran.stdout).unwrap_or(Value::Null);
         let spf = &doc["spf"];
-        // A run that printed no JSON fails on its result (no SPF result is "" ).
-        let result = spf["result"]
-            .as_str()
-            .and_then(SpfResult::from_name)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{suite}: no JSON result for {args:?}: exit {}, {stderr}",
-                    ran.code
-                )
-            });
+        // A run that printed no JSON has no result: that case fails, with its stderr.
+        let result = spf["result"].as_str().and_then(SpfResult::from_name);
         Outcome {
             result,
             explanation: spf["explanation"].as_str().map(str::to_string),

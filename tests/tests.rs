@@ -9,6 +9,7 @@
 )]
 
 mod cli;
+mod cli_behaviour;
 mod common;
 mod dmarc;
 mod dns_backend;

@@ -27,6 +27,31 @@ Examples:
   spfcheck --dmarc rfc7489 --pct-sample 75 brand.example 198.51.100.7
   spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7";
 
+/// The two forms of the command line (shown by --help and in usage errors).
+pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP";
+
+/// Bounds of --timeout and --deadline, in seconds (documented in --help and the README).
+pub const TIMEOUT_RANGE: (f64, f64) = (0.01, 60.0);
+pub const DEADLINE_RANGE: (f64, f64) = (0.1, 600.0);
+
+/// A whole number of at least 0 (clap's own message for "-1" would be "unexpected argument").
+fn parse_count(s: &str) -> Result<u32, String> {
+    if s.trim_start().starts_with('-') {
+        return Err("a negative number is not allowed (expected 0 or more)".into());
+    }
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| "expected a whole number from 0 to 4294967295".into())
+}
+
+/// The RFC 7489 pct sample: 0 to 99.
+fn parse_pct_sample(s: &str) -> Result<u8, String> {
+    match parse_count(s)? {
+        n @ 0..=99 => u8::try_from(n).map_err(|_| "expected 0 to 99".into()),
+        _ => Err("expected 0 to 99".into()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -57,12 +82,18 @@ pub enum DmarcChoice {
 /// Would mail from IP claiming DOMAIN be delivered, quarantined or rejected? SPF, DKIM and
 /// DMARC as a receiver evaluates them, with every term, DNS query and counter explained.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "spfcheck", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "spfcheck",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    override_usage = USAGE
+)]
 pub struct Args {
     /// The header From domain the mail claims (also the MAIL FROM domain unless --mail-from).
-    /// May be left out when --from gives the From address.
+    /// Left out when --from gives the From address. A value starting with '-' goes after '--'.
     #[arg(value_name = "DOMAIN")]
-    pub domain: String,
+    pub domain: Option<String>,
 
     /// The connecting client's IP address (IPv4 or IPv6; IPv4-mapped IPv6 is evaluated as IPv4).
     #[arg(value_name = "IP")]
@@ -83,7 +114,7 @@ pub struct Args {
 
     /// RFC 7489 pct sampling: this message's "random mod 100" (0-99); the policy applies when
     /// it is below pct.
-    #[arg(long, value_name = "N", default_value = "0", value_parser = clap::value_parser!(u8).range(0..=99))]
+    #[arg(long, value_name = "N", default_value = "0", value_parser = parse_pct_sample, allow_negative_numbers = true)]
     pub pct_sample: u8,
 
     /// The envelope sender (MAIL FROM). An empty string is the null sender: the HELO identity
@@ -117,14 +148,24 @@ pub struct Args {
     #[arg(long, value_name = "IP[:PORT]")]
     pub nameserver: Vec<String>,
 
-    /// Seconds to wait for each attempt of a query; a query is tried twice (one retry), so a
-    /// silent server costs twice this.
-    #[arg(long, value_name = "SECS", default_value = "5")]
+    /// Seconds to wait for each attempt of a query (0.01 to 60); a query is tried twice (one
+    /// retry), so a silent server costs twice this.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "5",
+        allow_negative_numbers = true
+    )]
     pub timeout: f64,
 
-    /// Deadline in seconds for each evaluation, SPF and then DMARC (RFC 7208 §4.6.4: at least
-    /// 20).
-    #[arg(long, value_name = "SECS", default_value = "20")]
+    /// Deadline in seconds for each evaluation, SPF and then DMARC (0.1 to 600; RFC 7208
+    /// §4.6.4: at least 20).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "20",
+        allow_negative_numbers = true
+    )]
     pub deadline: f64,
 
     /// An RFC 1035 zone file whose records override live DNS (repeatable).
@@ -151,11 +192,11 @@ pub struct Args {
     pub fault: Vec<String>,
 
     /// Limit on DNS-querying terms (RFC 7208 §4.6.4).
-    #[arg(long, value_name = "N", default_value = "10")]
+    #[arg(long, value_name = "N", default_value = "10", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_dns_lookups: u32,
 
     /// Limit on void lookups (RFC 7208 §4.6.4).
-    #[arg(long, value_name = "N", default_value = "2")]
+    #[arg(long, value_name = "N", default_value = "2", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_void_lookups: u32,
 
     /// Output format.

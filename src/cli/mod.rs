@@ -73,6 +73,46 @@ fn one_line(rendered: &str) -> String {
     msg
 }
 
+/// The JSON document with the additive top-level field `unused_faults`: the `--fault` rules
+/// no query matched (`NAME[/TYPE]=KIND`; empty when all fired or none was given).
+fn with_unused_faults(rendered: &str, unused: &[String]) -> String {
+    match serde_json::from_str::<serde_json::Value>(rendered) {
+        Ok(serde_json::Value::Object(mut doc)) => {
+            doc.insert("unused_faults".into(), serde_json::json!(unused));
+            // Serializing a `Value` cannot fail (string keys only).
+            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| rendered.to_string())
+        }
+        _ => rendered.to_string(),
+    }
+}
+
+/// A clap error as one line, with the hints clap prints on later lines put back: the possible
+/// values of an enumerated option, the option clap suggests for a misspelt one, and for an
+/// unknown short option (a DOMAIN such as `-bad.example`) that positional values starting
+/// with '-' go after `--`.
+fn clap_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let mut msg = one_line(&e.to_string());
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue)
+        && !values.is_empty()
+    {
+        msg.push_str(&format!(" (possible values: {})", values.join(", ")));
+    }
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(s)) = e.get(ContextKind::SuggestedArg) {
+            msg.push_str(&format!(" (did you mean '{s}'?)"));
+        } else if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+            && arg.starts_with('-')
+            && !arg.starts_with("--")
+        {
+            msg.push_str(&format!(
+                ": no option '{arg}'; a DOMAIN or IP cannot start with '-' (to give such a value anyway, put '--' before it)"
+            ));
+        }
+    }
+    msg
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -83,7 +123,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 let _ = e.print();
                 return 0;
             }
-            eprintln!("spfcheck: error: {} (see --help)", one_line(&e.to_string()));
+            eprintln!("spfcheck: error: {} (see --help)", clap_message(&e));
             return exit::USAGE;
         }
     };
@@ -119,9 +159,19 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         request: &plan.request,
         verdict: &verdict,
     };
+    // --fault rules that no query matched: a misspelt name would otherwise pass unnoticed.
+    let unused_faults = plan.faults.as_ref().map(|f| f.unused()).unwrap_or_default();
     let rendered = match plan.format {
-        Format::Text => text::render(&report),
-        Format::Json => json::render(&report) + "\n",
+        Format::Text => {
+            let mut out = text::render(&report);
+            for f in &unused_faults {
+                out.push_str(&format!(
+                    "warning: --fault {f} never fired: no query matched it\n"
+                ));
+            }
+            out
+        }
+        Format::Json => with_unused_faults(&json::render(&report), &unused_faults) + "\n",
         Format::ReceivedSpf => received_spf::render(&report.spf()) + "\n",
         Format::AuthResults => format!(
             "{}\n{}\n",
@@ -129,6 +179,12 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
             received_spf::render(&report.spf())
         ),
     };
+    if matches!(plan.format, Format::ReceivedSpf | Format::AuthResults) {
+        // Header formats print headers only; the warning goes to stderr.
+        for f in &unused_faults {
+            eprintln!("spfcheck: warning: --fault {f} never fired: no query matched it");
+        }
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
         .write_all(rendered.as_bytes())

@@ -19,13 +19,15 @@ use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
 use crate::verdict::VerdictRequest;
 
-use super::args::{Args, DmarcChoice, Format};
+use super::args::{Args, DEADLINE_RANGE, DmarcChoice, Format, TIMEOUT_RANGE};
 
 /// Everything needed to run one check.
 pub struct Plan {
     pub request: VerdictRequest,
     pub resolver: Arc<dyn Resolver>,
     pub format: Format,
+    /// The `--fault` layer (also inside `resolver`), kept to report rules that never fired.
+    pub faults: Option<Arc<Faults>>,
 }
 
 /// An input error: one line, exit code 2.
@@ -44,12 +46,22 @@ fn err<T>(msg: impl Into<String>) -> Result<T, InputError> {
 
 impl Plan {
     pub fn build(args: &Args) -> Result<Plan, InputError> {
-        // DOMAIN may be left out when --from names the From address: then the one positional
-        // argument is the IP.
-        let (domain_arg, ip_arg) = match (&args.ip, &args.from) {
-            (Some(ip), _) => (Some(args.domain.as_str()), ip.as_str()),
-            (None, Some(_)) => (None, args.domain.as_str()),
-            (None, None) => return err("missing IP (usage: spfcheck [OPTIONS] DOMAIN IP)"),
+        // Two forms (args::USAGE): DOMAIN IP, or --from ADDR IP (DOMAIN may still be given
+        // before the IP; it must then be the --from domain).
+        let (domain_arg, ip_arg) = match (&args.domain, &args.ip, &args.from) {
+            (Some(d), Some(ip), _) => (Some(d.as_str()), ip.as_str()),
+            (Some(ip), None, Some(_)) => (None, ip.as_str()),
+            (None, _, Some(_)) => {
+                return err("missing IP (usage: spfcheck [OPTIONS] --from ADDR IP)");
+            }
+            (Some(_), None, None) => {
+                return err("missing IP (usage: spfcheck [OPTIONS] DOMAIN IP)");
+            }
+            (None, _, None) => {
+                return err(
+                    "missing DOMAIN and IP (usage: spfcheck [OPTIONS] DOMAIN IP, or spfcheck [OPTIONS] --from ADDR IP)",
+                );
+            }
         };
         let ip = parse_ip(ip_arg)?;
         let from = match &args.from {
@@ -91,8 +103,8 @@ impl Plan {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         };
-        let timeout = seconds(args.timeout, "--timeout")?;
-        let deadline = seconds(args.deadline, "--deadline")?;
+        let timeout = seconds(args.timeout, "--timeout", TIMEOUT_RANGE)?;
+        let deadline = seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
         let mut request = SpfRequest::new(ip, &mail_from, &helo);
         request.receiver = args.receiver.clone();
         request.now = now;
@@ -106,7 +118,7 @@ impl Plan {
 
         // --record replaces the policy of the domain actually checked: DOMAIN, or the domain of
         // --mail-from, or (null sender) the --helo name; --dmarc-record, the From domain's.
-        let resolver = build_resolver(args, &request.domain, &domain, timeout)?;
+        let (resolver, faults) = build_resolver(args, &request.domain, &domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
         let request = VerdictRequest {
             spf: request,
@@ -123,17 +135,21 @@ impl Plan {
             request,
             resolver,
             format,
+            faults,
         })
     }
 }
 
-/// live → overlay (zone files, --record, --dmarc-record) → faults.
+/// live → overlay (zone files, --record, --dmarc-record) → faults; the fault layer is also
+/// returned alone.
+type Stack = (Arc<dyn Resolver>, Option<Arc<Faults>>);
+
 fn build_resolver(
     args: &Args,
     domain: &str,
     from_domain: &str,
     timeout: Duration,
-) -> Result<Arc<dyn Resolver>, InputError> {
+) -> Result<Stack, InputError> {
     let mut zone = ZoneData::new();
     for path in &args.zone {
         // Bounded (16 MiB, regular files only); errors read FILE:LINE: message.
@@ -196,17 +212,20 @@ fn build_resolver(
                 None => Arc::new(Overlay::new(zone, None)),
             }
         };
+    let mut fault_layer = None;
     if !args.fault.is_empty() {
         let mut faults = Faults::new(resolver);
         for spec in &args.fault {
             match parse_fault_spec(spec) {
                 Ok((name, rtype, kind)) => faults.add(&name, rtype, kind),
-                Err(e) => return err(format!("--fault {spec:?}: {e}")),
+                Err(e) => return err(format!("--fault: {e}")),
             }
         }
-        resolver = Arc::new(faults);
+        let faults = Arc::new(faults);
+        resolver = faults.clone();
+        fault_layer = Some(faults);
     }
-    Ok(resolver)
+    Ok((resolver, fault_layer))
 }
 
 fn parse_ip(s: &str) -> Result<IpAddr, InputError> {
@@ -231,6 +250,13 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
     }
     if d.len() > 253 {
         return err(format!("{what}: {s:?} is longer than 253 characters"));
+    }
+    // A host name label begins with a letter or digit (RFC 1123 §2.1); a leading '-' is
+    // almost always a mistyped option that reached DOMAIN after '--'.
+    if d.starts_with('-') {
+        return err(format!(
+            "{what}: {s:?} starts with '-', which a domain name cannot"
+        ));
     }
     for label in d.split('.') {
         if label.is_empty() {
@@ -287,6 +313,15 @@ fn parse_mail_from(s: &str) -> Result<String, InputError> {
 /// returns the address and its domain.
 fn parse_from(s: &str) -> Result<(String, String), InputError> {
     let t = s.trim();
+    // Several authors (`a@x, b@y`, `A <a@x>, B <b@y>`): RFC 9989 §5.3.1 puts a From without
+    // precisely one domain outside DMARC; §11.5 leaves it to the receiver. Refused rather than
+    // silently reduced to one.
+    if address_count(t) > 1 {
+        return err(format!(
+            "--from {:?}: several author addresses; DMARC evaluates one From domain (RFC 9989 §5.3.1, §11.5 multi-author): check each author with its own --from",
+            clip(s, 80)
+        ));
+    }
     let addr = match (t.rfind('<'), t.rfind('>')) {
         (Some(a), Some(b)) if a < b => &t[a + 1..b],
         (None, None) => t,
@@ -305,6 +340,42 @@ fn parse_from(s: &str) -> Result<(String, String), InputError> {
     Ok((format!("{local}@{domain}"), domain))
 }
 
+/// How many comma-separated entries of an address list (RFC 5322 §3.4) hold an `@`; commas
+/// inside quoted strings, comments or angle brackets do not separate.
+fn address_count(s: &str) -> usize {
+    let (mut count, mut has_at, mut quoted, mut escaped) = (0, false, false, false);
+    let (mut comment, mut angle) = (0usize, false);
+    for c in s.chars() {
+        if escaped {
+            escaped = false;
+            continue;
+        }
+        match c {
+            '\\' => escaped = true,
+            '"' if comment == 0 => quoted = !quoted,
+            '(' if !quoted => comment += 1,
+            ')' if !quoted => comment = comment.saturating_sub(1),
+            '<' if !quoted && comment == 0 => angle = true,
+            '>' if !quoted && comment == 0 => angle = false,
+            '@' if !quoted && comment == 0 => has_at = true,
+            ',' if !quoted && comment == 0 && !angle => {
+                count += usize::from(has_at);
+                has_at = false;
+            }
+            _ => {}
+        }
+    }
+    count + usize::from(has_at)
+}
+
+/// At most `max` characters of `s`, for echoing hostile input in one error line.
+fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     if let Ok(sa) = s.parse::<SocketAddr>() {
         return Ok(sa);
@@ -321,10 +392,11 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     }
 }
 
-fn seconds(v: f64, what: &str) -> Result<Duration, InputError> {
-    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+/// A number of seconds within `(min, max)` (inclusive; args::TIMEOUT_RANGE, DEADLINE_RANGE).
+fn seconds(v: f64, what: &str, (min, max): (f64, f64)) -> Result<Duration, InputError> {
+    if !(v.is_finite() && (min..=max).contains(&v)) {
         return err(format!(
-            "{what} must be a number of seconds between 0 and 86400"
+            "{what}: expected a number of seconds from {min} to {max}"
         ));
     }
     Ok(Duration::from_secs_f64(v))
@@ -365,7 +437,21 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     {
         return Err(bad());
     }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
+    // Days in the month, with the Gregorian leap-year rule (RFC 3339 §5.7).
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = match mo {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(bad()),
+    };
+    if !(1..=month_days).contains(&d) {
+        return err(format!(
+            "--now {s:?}: {y:04}-{mo:02} has no day {d} (it has {month_days})"
+        ));
+    }
+    if h > 23 || mi > 59 || se > 60 {
         return Err(bad());
     }
     let mut rest = t.get(19..).ok_or_else(bad)?;
@@ -383,6 +469,12 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
                 .get(4..6)
                 .and_then(|x| x.parse().ok())
                 .ok_or_else(bad)?;
+            // RFC 3339 §5.6: time-numoffset = ("+" / "-") time-hour ":" time-minute.
+            if oh > 23 || om > 59 || rest.get(3..4) != Some(":") {
+                return err(format!(
+                    "--now {s:?}: the UTC offset must be +HH:MM or -HH:MM with HH at most 23 and MM at most 59"
+                ));
+            }
             let sign = if rest.starts_with('-') { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
@@ -414,6 +506,19 @@ mod tests {
         );
         assert_eq!(parse_time("1970-01-01T00:00:00Z").unwrap(), 0);
         assert!(parse_time("2021-13-15T22:51:19Z").is_err());
+        assert!(parse_time("2021-02-31T00:00:00Z").is_err());
+        assert!(parse_time("2021-02-29T00:00:00Z").is_err());
+        assert!(parse_time("2020-02-29T00:00:00Z").is_ok());
+        assert!(parse_time("1900-02-29T00:00:00Z").is_err());
+        assert!(parse_time("2000-02-29T00:00:00Z").is_ok());
+        assert!(parse_time("2021-04-31T00:00:00Z").is_err());
+        assert!(parse_time("2021-07-15T22:51:19+25:99").is_err());
+        assert!(parse_time("2021-07-15T22:51:19+23:60").is_err());
+        assert!(parse_time("2021-07-15T22:51:19+0530x").is_err());
+        assert_eq!(
+            parse_time("2021-07-16T04:21:19+05:30").unwrap(),
+            1_626_389_479
+        );
         assert!(parse_time("yesterday").is_err());
     }
 
@@ -464,5 +569,20 @@ mod tests {
         assert!(parse_from("no-at-sign.example").is_err());
         assert!(parse_from("x <a@b.example").is_err());
         assert!(parse_from("@b.example").is_err());
+        for several in [
+            "a@x.example,c@y.example",
+            "A <a@x.example>, B <b@y.example>",
+            "a@x.example, \"Doe, J\" <j@y.example>",
+        ] {
+            let e = parse_from(several).unwrap_err();
+            assert!(e.0.contains("several author addresses"), "{several}: {e}");
+            assert!(e.0.contains("RFC 9989 §5.3.1"), "{e}");
+        }
+        // A comma inside a quoted display name or a comment is not a second author.
+        assert_eq!(
+            parse_from("\"Doe, John\" <j@y.example>").unwrap().1,
+            "y.example"
+        );
+        assert_eq!(address_count("j@y.example (Doe, x@z)"), 1);
     }
 }

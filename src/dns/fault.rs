@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::{Answer, RType, Resolver, normalize_name};
 
@@ -85,13 +86,51 @@ pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind)
             "invalid fault \"{spec}\": empty name (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
         ));
     }
+    if let Some(why) = unmatchable(&name) {
+        return Err(format!(
+            "invalid fault \"{spec}\": {why}, so no query could match it (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
+        ));
+    }
     Ok((name, rtype, kind))
 }
 
-/// Wraps a resolver and fails chosen queries.
+/// Why no query can ever be for `name` (normalized), if so: a second `/` (`name/TXT/A`),
+/// white space or control characters, an empty label, a label over 63 octets or a name over
+/// 253 (RFC 1035 §2.3.4).
+fn unmatchable(name: &str) -> Option<String> {
+    if name.contains('/') {
+        return Some(format!(
+            "the name \"{name}\" contains '/' (one /TYPE at most)"
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Some(format!(
+            "the name contains U+{:04X} (white space or a control character)",
+            u32::from(c)
+        ));
+    }
+    if name.len() > 253 {
+        return Some(format!(
+            "the name is {} octets long (at most 253)",
+            name.len()
+        ));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Some(format!("the name \"{name}\" has an empty label"));
+    }
+    if let Some(l) = name.split('.').find(|l| l.len() > 63) {
+        return Some(format!("a label is {} octets long (at most 63)", l.len()));
+    }
+    None
+}
+
+/// Wraps a resolver and fails chosen queries, counting how often each rule fired (so a rule
+/// that never matched can be reported: a misspelt fault would otherwise look like a passing
+/// dry run).
 pub struct Faults {
     inner: Arc<dyn Resolver>,
     rules: Vec<(String, Option<RType>, FaultKind)>,
+    hits: Vec<AtomicUsize>,
 }
 
 impl Faults {
@@ -99,6 +138,7 @@ impl Faults {
         Faults {
             inner,
             rules: Vec::new(),
+            hits: Vec::new(),
         }
     }
 
@@ -106,6 +146,28 @@ impl Faults {
     /// (`None`: any type) get `kind`'s answer. The first matching rule wins.
     pub fn add(&mut self, name: &str, rtype: Option<RType>, kind: FaultKind) {
         self.rules.push((normalize_name(name), rtype, kind));
+        self.hits.push(AtomicUsize::new(0));
+    }
+
+    /// How many queries each rule answered so far, in rule order.
+    pub fn hits(&self) -> Vec<usize> {
+        self.hits
+            .iter()
+            .map(|h| h.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The rules no query has matched so far, as `NAME[/TYPE]=KIND`.
+    pub fn unused(&self) -> Vec<String> {
+        self.rules
+            .iter()
+            .zip(self.hits())
+            .filter(|(_, n)| *n == 0)
+            .map(|((name, rtype, kind), _)| match rtype {
+                Some(t) => format!("{name}/{t}={kind}"),
+                None => format!("{name}={kind}"),
+            })
+            .collect()
     }
 
     /// Adds a rule from `NAME[/TYPE]=KIND` (see [`parse_fault_spec`]).
@@ -126,19 +188,28 @@ impl Faults {
 
     /// The fault a query would get, if any.
     pub fn fault_for(&self, name: &str, rtype: RType) -> Option<FaultKind> {
+        self.rule_for(name, rtype)
+            .and_then(|i| self.rules.get(i))
+            .map(|&(_, _, kind)| kind)
+    }
+
+    fn rule_for(&self, name: &str, rtype: RType) -> Option<usize> {
         let name = normalize_name(name);
         self.rules
             .iter()
-            .find(|(n, t, _)| *n == name && t.is_none_or(|t| t == rtype))
-            .map(|&(_, _, kind)| kind)
+            .position(|(n, t, _)| *n == name && t.is_none_or(|t| t == rtype))
     }
 }
 
 #[async_trait::async_trait]
 impl Resolver for Faults {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        match self.fault_for(name, rtype) {
-            Some(kind) => kind.answer(),
+        let rule = self.rule_for(name, rtype);
+        match rule.and_then(|i| Some((self.rules.get(i)?, self.hits.get(i)?))) {
+            Some(((_, _, kind), hits)) => {
+                hits.fetch_add(1, Ordering::Relaxed);
+                kind.answer()
+            }
             None => self.inner.query(name, rtype).await,
         }
     }
@@ -147,7 +218,6 @@ impl Resolver for Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[derive(Default)]
     struct Counting(AtomicUsize);
@@ -184,6 +254,16 @@ mod tests {
         assert!(e.contains("empty name"), "{e}");
         let e = parse_fault_spec("x.example").unwrap_err();
         assert!(e.contains("expected NAME[/TYPE]="), "{e}");
+        for (bad, why) in [
+            ("name/TXT/A=timeout", "contains '/'"),
+            ("a b.example=timeout", "U+0020"),
+            ("a..b=timeout", "empty label"),
+        ] {
+            let e = parse_fault_spec(bad).unwrap_err();
+            assert!(e.contains(why) && e.contains("no query could match"), "{e}");
+        }
+        let long = format!("{}.example=timeout", "a".repeat(64));
+        assert!(parse_fault_spec(&long).unwrap_err().contains("at most 63"));
     }
 
     #[tokio::test]
@@ -202,6 +282,9 @@ mod tests {
         // Only the two unmatched queries reached the inner resolver.
         assert_eq!(inner.0.load(Ordering::SeqCst), 2);
         assert_eq!(f.rules().len(), 3);
+        assert_eq!(f.hits(), vec![1, 2, 1]);
+        f.add("never.example", Some(RType::A), FaultKind::ServFail);
+        assert_eq!(f.unused(), vec!["never.example/A=servfail".to_string()]);
         assert_eq!(f.fault_for("c.example", RType::Txt), None);
     }
 }

@@ -102,9 +102,6 @@ impl HickoryResolver {
 #[async_trait::async_trait]
 impl Resolver for HickoryResolver {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        // The name the overlay and the trace use too (RFC 8616 §4: A-labels).
-        let name = query_name(name);
-        let name = name.as_str();
         let qname = match absolute_name(name) {
             Ok(n) => n,
             Err(e) => return Answer::Error(format!("invalid name {name:?}: {e}")),
@@ -135,11 +132,14 @@ impl Resolver for HickoryResolver {
     }
 }
 
-/// Parses a presentation-form name into an absolute hickory name. Labels are taken as raw bytes
-/// (SPF macro expansion may produce any printable character); a non-ASCII label is converted
-/// with IDNA. Fails on empty labels, labels over 63 bytes and names over 255 bytes.
+/// Parses a presentation-form name into an absolute hickory name: first [`query_name`], the
+/// name the zone overlay and the trace use too (RFC 8616 §4: a non-ASCII label becomes its
+/// A-label); then every label is taken as raw bytes (SPF macro expansion may produce any
+/// printable character, and a label IDNA refused is sent as the same UTF-8 bytes the overlay
+/// looks up). Fails on empty labels, labels over 63 bytes and names over 255 bytes.
 fn absolute_name(name: &str) -> Result<Name, String> {
-    let trimmed = name.strip_suffix('.').unwrap_or(name);
+    let name = query_name(name);
+    let trimmed = name.strip_suffix('.').unwrap_or(&name);
     if trimmed.is_empty() {
         return Err("empty name".into());
     }
@@ -148,17 +148,10 @@ fn absolute_name(name: &str) -> Result<Name, String> {
         if part.is_empty() {
             return Err("empty label".into());
         }
-        let label = if part.is_ascii() {
-            if part.len() > 63 {
-                return Err(format!("label longer than 63 bytes ({} bytes)", part.len()));
-            }
-            Label::from_raw_bytes(part.as_bytes())
-        } else {
-            // The 63-byte limit applies to the punycode form; from_utf8 checks it.
-            Label::from_utf8(part)
+        if part.len() > 63 {
+            return Err(format!("label longer than 63 bytes ({} bytes)", part.len()));
         }
-        .map_err(|e| e.to_string())?;
-        labels.push(label);
+        labels.push(Label::from_raw_bytes(part.as_bytes()).map_err(|e| e.to_string())?);
     }
     // from_labels checks the 255-byte limit and marks the name fully qualified.
     Name::from_labels(labels).map_err(|e| e.to_string())

@@ -386,6 +386,18 @@ impl Evaluator {
             return f.clone();
         }
         let qname = format!("_dmarc.{domain}");
+        // RFC 1035 §2.3.4: a name over 253 octets (255 on the wire) cannot exist, so it holds
+        // no record; it is not sent, live or offline.
+        if qname.len() > 253 {
+            node.push(Event::Note {
+                text: format!(
+                    "_dmarc.{domain} is {} octets long (at most 253, RFC 1035 §2.3.4): no such name, no record; not queried",
+                    qname.len()
+                ),
+            });
+            self.cache.insert(domain.to_string(), Fetched::NoRecord);
+            return Fetched::NoRecord;
+        }
         let answer = self.dns.query(&qname, RType::Txt, node).await;
         let fetched = if answer.is_failure() {
             Fetched::Failure(format!("DNS {} for TXT {qname}", answer.kind()))

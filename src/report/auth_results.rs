@@ -37,7 +37,7 @@ pub fn render(report: &Report<'_>) -> String {
             .unwrap_or_else(|| v.spf.result.to_string()),
     };
     let spf_prop = if spf_req.mail_from.is_empty() {
-        format!("smtp.helo={}", spf_req.helo)
+        format!("smtp.helo={}", helo_pvalue(&spf_req.helo))
     } else {
         format!("smtp.mailfrom={}", mailfrom_pvalue(&spf_req.mail_from))
     };
@@ -119,6 +119,27 @@ fn mailfrom_pvalue(mail_from: &str) -> String {
         q.push(c);
     }
     format!("{q}\"@{domain}")
+}
+
+/// The HELO as an RFC 8601 §2.2 `pvalue`: as given when it is an RFC 2045 token (a host name),
+/// otherwise (an address literal, `JUMPIN' JUPITER`) as a quoted-string.
+fn helo_pvalue(helo: &str) -> String {
+    let token = !helo.is_empty()
+        && helo
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?=".contains(c));
+    if token {
+        return helo.to_string();
+    }
+    let mut q = String::from("\"");
+    for c in helo.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
 }
 
 /// True for a local-part already written as a quoted-string (`"…"`, inner `"` and `\`

@@ -67,7 +67,11 @@ pub fn verdict_block(report: &Report<'_>) -> String {
     let v = report.verdict;
     let req = report.request;
     let mut s = String::new();
-    let dis = v.disposition.as_str().to_uppercase();
+    // "NONE" would read as a result: say what the receiver does with the message.
+    let dis = match v.disposition {
+        Disposition::None => "DELIVER".to_string(),
+        d => d.as_str().to_uppercase(),
+    };
     let dis = match v.disposition {
         Disposition::None => dis.green().bold(),
         Disposition::Quarantine => dis.yellow().bold(),
