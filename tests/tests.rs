@@ -4,5 +4,7 @@ mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod hostile;
+mod schema_docs;
 mod spf_rules;
 mod spf_suite;

@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 
 use crate::eval::spf::SpfResult;
+use crate::report::escape::{clip_to, terminal_safe};
 use crate::report::{Report, auth_results, json, received_spf, text};
 use crate::verdict::{self, Outcome};
 
@@ -73,6 +74,19 @@ fn one_line(rendered: &str) -> String {
     msg
 }
 
+/// The longest error line, in characters: inputs echoed in it are clipped one by one
+/// (`escape::echo`), this bounds whatever else a message quotes (clap's, a zone file's).
+const MAX_ERROR_LINE: usize = 1000;
+
+/// Writes one error line to stderr: `spfcheck: error: ` and `msg`, made terminal-safe and
+/// clipped, since messages echo arguments and file content.
+fn error_line(msg: &str) {
+    eprintln!(
+        "spfcheck: error: {}",
+        terminal_safe(&clip_to(msg, MAX_ERROR_LINE))
+    );
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -83,7 +97,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 let _ = e.print();
                 return 0;
             }
-            eprintln!("spfcheck: error: {} (see --help)", one_line(&e.to_string()));
+            error_line(&format!("{} (see --help)", one_line(&e.to_string())));
             return exit::USAGE;
         }
     };
@@ -100,7 +114,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let plan = match Plan::build(&args) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("spfcheck: error: {e}");
+            error_line(&e.to_string());
             return exit::USAGE;
         }
     };

@@ -16,6 +16,7 @@ use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
 use crate::record::dmarc::DmarcMode;
 use crate::record::spf::is_spf_record;
+use crate::report::escape::{MAX_ECHO, clip_to, echo, terminal_safe};
 use crate::verdict::VerdictRequest;
 
 use super::args::{Args, DmarcChoice, Format};
@@ -64,7 +65,9 @@ impl Plan {
             && parse_domain(d, "DOMAIN")? != *fd
         {
             return err(format!(
-                "DOMAIN {d:?} differs from the --from domain {fd:?}: give one of them"
+                "DOMAIN {} differs from the --from domain {}: give one of them",
+                echo(d),
+                echo(fd)
             ));
         }
         let dkim = args
@@ -72,7 +75,7 @@ impl Plan {
             .iter()
             .map(|spec| {
                 DkimResult::parse_simulated(spec)
-                    .map_err(|e| InputError(format!("--dkim {spec:?}: {e}")))
+                    .map_err(|e| InputError(format!("--dkim {}: {e}", echo(spec))))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let helo = match &args.helo {
@@ -93,7 +96,11 @@ impl Plan {
         let timeout = seconds(args.timeout, "--timeout")?;
         let deadline = seconds(args.deadline, "--deadline")?;
         let mut request = SpfRequest::new(ip, &mail_from, &helo);
-        request.receiver = args.receiver.clone();
+        request.mail_from_assumed = args.mail_from.is_none();
+        // --receiver must be a domain name: it is `%{r}` (RFC 7208 §7.3), the Received-SPF
+        // `receiver=` and the Authentication-Results authserv-id (RFC 8601 §2.5), where a `;`
+        // or a space would inject text into the header.
+        request.receiver = parse_domain(&args.receiver, "--receiver")?;
         request.now = now;
         request.default_explanation = Some(args.default_explanation.clone());
         request.limits = Limits {
@@ -134,7 +141,8 @@ fn build_resolver(
 ) -> Result<Arc<dyn Resolver>, InputError> {
     let mut zone = ZoneData::new();
     for path in &args.zone {
-        let shown = path.to_string_lossy();
+        let lossy = path.to_string_lossy();
+        let shown = terminal_safe(&clip_to(&lossy, MAX_ECHO)).into_owned();
         let text = match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
@@ -149,13 +157,21 @@ fn build_resolver(
         };
         match parse_zone(&text, None) {
             Ok(records) => zone.extend(records),
-            Err(e) => return err(format!("{shown}:{}: {}", e.line, e.message)),
+            // The message may quote the file's text: escaped and clipped.
+            Err(e) => {
+                return err(format!(
+                    "{shown}:{}: {}",
+                    e.line,
+                    terminal_safe(&clip_to(&e.message, 300))
+                ));
+            }
         }
     }
     if let Some(record) = &args.record {
         if !is_spf_record(record) {
             return err(format!(
-                "--record {record:?} is not an SPF record (it must begin with \"v=spf1\")"
+                "--record {} is not an SPF record (it must begin with \"v=spf1\")",
+                echo(record)
             ));
         }
         // A TXT character-string holds at most 255 octets (RFC 1035 §3.3.14).
@@ -194,7 +210,7 @@ fn build_resolver(
         for spec in &args.fault {
             match parse_fault_spec(spec) {
                 Ok((name, rtype, kind)) => faults.add(&name, rtype, kind),
-                Err(e) => return err(format!("--fault {spec:?}: {e}")),
+                Err(e) => return err(format!("--fault {}: {e}", echo(spec))),
             }
         }
         resolver = Arc::new(faults);
@@ -205,7 +221,10 @@ fn build_resolver(
 fn parse_ip(s: &str) -> Result<IpAddr, InputError> {
     match s.trim().parse::<IpAddr>() {
         Ok(ip) => Ok(ip),
-        Err(_) => err(format!("invalid IP address {s:?} (expected IPv4 or IPv6)")),
+        Err(_) => err(format!(
+            "invalid IP address {} (expected IPv4 or IPv6)",
+            echo(s)
+        )),
     }
 }
 
@@ -219,19 +238,21 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
     }
     if !d.is_ascii() {
         return err(format!(
-            "{what}: {s:?} is not ASCII (give internationalized names as A-labels, xn--…)"
+            "{what}: {} is not ASCII (give internationalized names as A-labels, xn--…)",
+            echo(s)
         ));
     }
     if d.len() > 253 {
-        return err(format!("{what}: {s:?} is longer than 253 characters"));
+        return err(format!("{what}: {} is longer than 253 characters", echo(s)));
     }
     for label in d.split('.') {
         if label.is_empty() {
-            return err(format!("{what}: {s:?} has an empty label"));
+            return err(format!("{what}: {} has an empty label", echo(s)));
         }
         if label.len() > 63 {
             return err(format!(
-                "{what}: {s:?} has a label longer than 63 characters"
+                "{what}: {} has a label longer than 63 characters",
+                echo(s)
             ));
         }
         if let Some(c) = label
@@ -239,7 +260,9 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
             return err(format!(
-                "{what}: {s:?} contains {c:?}, not allowed in a domain name"
+                "{what}: {} contains {}, not allowed in a domain name",
+                echo(s),
+                echo(&c.to_string())
             ));
         }
     }
@@ -254,7 +277,7 @@ fn parse_mail_from(s: &str) -> Result<String, InputError> {
     let domain = match m.rsplit_once('@') {
         Some((local, d)) => {
             if local.chars().any(|c| c.is_control() || c == ' ') {
-                return err(format!("--mail-from {s:?}: invalid local-part"));
+                return err(format!("--mail-from {}: invalid local-part", echo(s)));
             }
             d
         }
@@ -274,16 +297,17 @@ fn parse_from(s: &str) -> Result<(String, String), InputError> {
     let addr = match (t.rfind('<'), t.rfind('>')) {
         (Some(a), Some(b)) if a < b => &t[a + 1..b],
         (None, None) => t,
-        _ => return err(format!("--from {s:?}: unbalanced angle brackets")),
+        _ => return err(format!("--from {}: unbalanced angle brackets", echo(s))),
     };
     let addr = addr.trim();
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return err(format!(
-            "--from {s:?}: expected an address like sales@example.com"
+            "--from {}: expected an address like sales@example.com",
+            echo(s)
         ));
     };
     if local.is_empty() || local.chars().any(|c| c.is_control() || c == ' ') {
-        return err(format!("--from {s:?}: invalid local-part"));
+        return err(format!("--from {}: invalid local-part", echo(s)));
     }
     let domain = parse_domain(domain, "--from")?;
     Ok((format!("{local}@{domain}"), domain))
@@ -300,7 +324,8 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     {
         Ok(ip) => Ok(SocketAddr::new(ip, 53)),
         Err(_) => err(format!(
-            "--nameserver {s:?}: expected IP or IP:PORT (IPv6 with port as [addr]:port)"
+            "--nameserver {}: expected IP or IP:PORT (IPv6 with port as [addr]:port)",
+            echo(s)
         )),
     }
 }
@@ -322,7 +347,8 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     }
     let bad = || {
         InputError(format!(
-            "--now {s:?}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)"
+            "--now {}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)",
+            echo(s)
         ))
     };
     let b = t.as_bytes();

@@ -1,9 +1,12 @@
 //! Renderings of evaluation results: colored text with the verdict and the trace trees, the
 //! stable JSON document, the Authentication-Results header (RFC 8601) and the Received-SPF
 //! header (RFC 7208 §9.1). Renderers are pure: they return strings; the CLI decides where they
-//! go and whether color is on.
+//! go and whether color is on. Every string that came from DNS, a file or an argument goes
+//! through `escape` before it reaches a terminal.
 
 pub mod auth_results;
+pub mod escape;
+pub mod header;
 pub mod json;
 pub mod received_spf;
 pub mod text;
