@@ -10,7 +10,9 @@
 
 use serde_json::Value;
 
-use crate::common::{events, run_spfcheck};
+use spfcheck::dns::zone::parse_zone;
+
+use crate::common::{TestDns, events, run_spfcheck};
 
 /// The zone. `p` is the hostile payload: OSC 0 (window title) ended by BEL, a CSI color, a C1
 /// CSI (U+009B), a right-to-left override (U+202E), NUL and DEL, in zone-file `\DDD` escapes
@@ -117,6 +119,13 @@ fn hostile_dns_data_is_escaped_in_every_format() {
     let zone = dir.join("hostile.zone");
     std::fs::write(&zone, zone_text()).expect("write zone");
     let zone = zone.to_string_lossy().into_owned();
+    // The same data from the in-process DNS server (through the live hickory backend).
+    let dns = TestDns::start(parse_zone(&zone_text(), None).expect("the hostile zone parses"));
+    let server = dns.addr().to_string();
+    let vias: [&[&str]; 2] = [
+        &["--offline", "--zone", zone.as_str()],
+        &["--nameserver", server.as_str()],
+    ];
     let formats: [(&[&str], bool); 5] = [
         (&["--color", "never"], false),
         (&["--color", "always"], true),
@@ -138,12 +147,12 @@ fn hostile_dns_data_is_escaped_in_every_format() {
         ),
         ("broken.hostile.example", &[]),
     ];
-    for (domain, extra) in checks {
-        for (fmt, color) in formats {
-            let mut args: Vec<String> = ["--offline", "--zone", zone.as_str()]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+    for via in vias {
+        for ((domain, extra), (fmt, color)) in checks
+            .iter()
+            .flat_map(|c| formats.iter().map(move |f| (*c, *f)))
+        {
+            let mut args: Vec<String> = via.iter().map(|s| s.to_string()).collect();
             args.extend(fmt.iter().map(|s| s.to_string()));
             args.extend(extra.iter().map(|s| s.to_string()));
             args.extend([domain.to_string(), "192.0.2.1".to_string()]);
