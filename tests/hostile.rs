@@ -1,7 +1,8 @@
 //! Hostile text never reaches the terminal raw (issue 6 §4). DNS data, zone files and
 //! arguments are attacker-controlled: a TXT record can hold an OSC title change, a CSI, a C1
 //! CSI (U+009B) or a bidi override (U+202E). This module serves such data at every name a check
-//! reads (SPF record, ignored TXT, `exp=` text, PTR, MX and CNAME targets, the DMARC record)
+//! reads (SPF record, ignored TXT, `exp=` text, PTR, MX and CNAME targets, the DMARC record),
+//! from a zone file (`--offline`) and from the in-process DNS server,
 //! and runs the real binary in every output format, asserting that neither stdout nor stderr
 //! carries a control byte (other than newline), DEL, a C1 control or a bidi/invisible format
 //! character — apart from the SGR color sequences we write ourselves under `--color always`.
