@@ -35,8 +35,11 @@ pub enum Outcome {
     /// DMARC fail (whatever the disposition); or, with no DMARC policy, SPF not pass.
     NotAuthenticated,
     /// The published policy is broken (DMARC permerror; or no DMARC and SPF permerror).
+    /// Serialised `permerror`, the RFCs' spelling, as in `spf.result` and `dmarc.result`.
+    #[serde(rename = "permerror")]
     PermError,
-    /// A DNS failure prevented a result.
+    /// A DNS failure prevented a result. Serialised `temperror`.
+    #[serde(rename = "temperror")]
     TempError,
 }
 

@@ -233,8 +233,8 @@ fn check(s: &Scenario, out: &Out) -> Vec<String> {
     let outcome_exit = match doc["verdict"]["outcome"].as_str() {
         Some("authenticated") => 0,
         Some("not_authenticated") => 1,
-        Some("perm_error") => 3,
-        Some("temp_error") => 4,
+        Some("permerror") => 3,
+        Some("temperror") => 4,
         _ => -1,
     };
     if outcome_exit != out.code {

@@ -126,7 +126,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub helo: Option<String>,
 
-    /// The receiving host's name (%{r}, the Received-SPF receiver and the
+    /// The receiving host's name, a domain name (%{r}, the Received-SPF receiver and the
     /// Authentication-Results authserv-id).
     #[arg(long, value_name = "NAME", default_value = "unknown")]
     pub receiver: String,

@@ -11,6 +11,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 
 use crate::eval::spf::SpfResult;
+use crate::report::escape::{clip_to, json_safe, terminal_safe};
 use crate::report::{Report, auth_results, json, received_spf, text};
 use crate::verdict::{self, Outcome};
 
@@ -79,8 +80,9 @@ fn with_unused_faults(rendered: &str, unused: &[String]) -> String {
     match serde_json::from_str::<serde_json::Value>(rendered) {
         Ok(serde_json::Value::Object(mut doc)) => {
             doc.insert("unused_faults".into(), serde_json::json!(unused));
-            // Serializing a `Value` cannot fail (string keys only).
-            serde_json::to_string_pretty(&doc).unwrap_or_else(|_| rendered.to_string())
+            // Serializing a `Value` cannot fail (string keys only); serialising again loses
+            // `json_safe`'s escapes, so they are applied again.
+            json_safe(serde_json::to_string_pretty(&doc).unwrap_or_else(|_| rendered.to_string()))
         }
         _ => rendered.to_string(),
     }
@@ -113,6 +115,19 @@ fn clap_message(e: &clap::Error) -> String {
     msg
 }
 
+/// The longest error line, in characters: inputs echoed in it are clipped one by one
+/// (`escape::echo`), this bounds whatever else a message quotes (clap's, a zone file's).
+const MAX_ERROR_LINE: usize = 1000;
+
+/// Writes one error line to stderr: `spfcheck: error: ` and `msg`, made terminal-safe and
+/// clipped, since messages echo arguments and file content.
+fn error_line(msg: &str) {
+    eprintln!(
+        "spfcheck: error: {}",
+        terminal_safe(&clip_to(msg, MAX_ERROR_LINE))
+    );
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let args = match Args::try_parse_from(argv) {
@@ -123,7 +138,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 let _ = e.print();
                 return 0;
             }
-            eprintln!("spfcheck: error: {} (see --help)", clap_message(&e));
+            error_line(&format!("{} (see --help)", clap_message(&e)));
             return exit::USAGE;
         }
     };
@@ -140,7 +155,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let plan = match Plan::build(&args) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("spfcheck: error: {e}");
+            error_line(&e.to_string());
             return exit::USAGE;
         }
     };

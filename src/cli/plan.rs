@@ -17,6 +17,7 @@ use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
 use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
+use crate::report::escape::{clip_to, echo, terminal_safe};
 use crate::verdict::VerdictRequest;
 
 use super::args::{Args, DEADLINE_RANGE, DmarcChoice, Format, TIMEOUT_RANGE};
@@ -77,7 +78,9 @@ impl Plan {
             && parse_domain(d, "DOMAIN")? != *fd
         {
             return err(format!(
-                "DOMAIN {d:?} differs from the --from domain {fd:?}: give one of them"
+                "DOMAIN {} differs from the --from domain {}: give one of them",
+                echo(d),
+                echo(fd)
             ));
         }
         let dkim = args
@@ -85,7 +88,7 @@ impl Plan {
             .iter()
             .map(|spec| {
                 DkimResult::parse_simulated(spec)
-                    .map_err(|e| InputError(format!("--dkim {spec:?}: {e}")))
+                    .map_err(|e| InputError(format!("--dkim {}: {e}", echo(spec))))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let helo = match &args.helo {
@@ -106,7 +109,11 @@ impl Plan {
         let timeout = seconds(args.timeout, "--timeout", TIMEOUT_RANGE)?;
         let deadline = seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
         let mut request = SpfRequest::new(ip, &mail_from, &helo);
-        request.receiver = args.receiver.clone();
+        request.mail_from_assumed = args.mail_from.is_none();
+        // --receiver must be a domain name: it is `%{r}` (RFC 7208 §7.3), the Received-SPF
+        // `receiver=` and the Authentication-Results authserv-id (RFC 8601 §2.5), where a `;`
+        // or a space would inject text into the header.
+        request.receiver = parse_domain(&args.receiver, "--receiver")?;
         request.now = now;
         request.default_explanation = Some(args.default_explanation.clone());
         request.limits = Limits {
@@ -152,10 +159,11 @@ fn build_resolver(
 ) -> Result<Stack, InputError> {
     let mut zone = ZoneData::new();
     for path in &args.zone {
-        // Bounded (16 MiB, regular files only); errors read FILE:LINE: message.
+        // Bounded (16 MiB, regular files only); errors read FILE:LINE: message, and the
+        // message may quote the file's text: escaped and clipped.
         match parse_zone_file(Path::new(path)) {
             Ok(records) => zone.extend(records),
-            Err(e) => return err(e.to_string()),
+            Err(e) => return err(terminal_safe(&clip_to(&e.to_string(), 400)).into_owned()),
         }
     }
     // Dry runs replace (never add to) the published record, in the zone data and live DNS
@@ -164,7 +172,8 @@ fn build_resolver(
     if let Some(record) = &args.record {
         if !is_spf_record(record) {
             return err(format!(
-                "--record {record:?} is not an SPF record (it must begin with \"v=spf1\")"
+                "--record {} is not an SPF record (it must begin with \"v=spf1\")",
+                echo(record)
             ));
         }
         // RFC 7208 §4.5: the SPF records at the name are the TXT records starting "v=spf1".
@@ -173,7 +182,8 @@ fn build_resolver(
     if let Some(record) = &args.dmarc_record {
         if !is_dmarc_record(record) {
             return err(format!(
-                "--dmarc-record {record:?} is not a DMARC record (it must begin with \"v=DMARC1\")"
+                "--dmarc-record {} is not a DMARC record (it must begin with \"v=DMARC1\")",
+                echo(record)
             ));
         }
         // RFC 9989 §4.10 step 2: the DMARC records at `_dmarc.<From domain>` are the TXT
@@ -231,7 +241,10 @@ fn build_resolver(
 fn parse_ip(s: &str) -> Result<IpAddr, InputError> {
     match s.trim().parse::<IpAddr>() {
         Ok(ip) => Ok(ip),
-        Err(_) => err(format!("invalid IP address {s:?} (expected IPv4 or IPv6)")),
+        Err(_) => err(format!(
+            "invalid IP address {} (expected IPv4 or IPv6)",
+            echo(s)
+        )),
     }
 }
 
@@ -245,26 +258,29 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
     }
     if !d.is_ascii() {
         return err(format!(
-            "{what}: {s:?} is not ASCII (give internationalized names as A-labels, xn--…)"
+            "{what}: {} is not ASCII (give internationalized names as A-labels, xn--…)",
+            echo(s)
         ));
     }
     if d.len() > 253 {
-        return err(format!("{what}: {s:?} is longer than 253 characters"));
+        return err(format!("{what}: {} is longer than 253 characters", echo(s)));
     }
     // A host name label begins with a letter or digit (RFC 1123 §2.1); a leading '-' is
     // almost always a mistyped option that reached DOMAIN after '--'.
     if d.starts_with('-') {
         return err(format!(
-            "{what}: {s:?} starts with '-', which a domain name cannot"
+            "{what}: {} starts with '-', which a domain name cannot",
+            echo(s)
         ));
     }
     for label in d.split('.') {
         if label.is_empty() {
-            return err(format!("{what}: {s:?} has an empty label"));
+            return err(format!("{what}: {} has an empty label", echo(s)));
         }
         if label.len() > 63 {
             return err(format!(
-                "{what}: {s:?} has a label longer than 63 characters"
+                "{what}: {} has a label longer than 63 characters",
+                echo(s)
             ));
         }
         if let Some(c) = label
@@ -272,7 +288,9 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
             .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
             return err(format!(
-                "{what}: {s:?} contains {c:?}, not allowed in a domain name"
+                "{what}: {} contains {}, not allowed in a domain name",
+                echo(s),
+                echo(&c.to_string())
             ));
         }
     }
@@ -325,16 +343,17 @@ fn parse_from(s: &str) -> Result<(String, String), InputError> {
     let addr = match (t.rfind('<'), t.rfind('>')) {
         (Some(a), Some(b)) if a < b => &t[a + 1..b],
         (None, None) => t,
-        _ => return err(format!("--from {s:?}: unbalanced angle brackets")),
+        _ => return err(format!("--from {}: unbalanced angle brackets", echo(s))),
     };
     let addr = addr.trim();
     let Some((local, domain)) = addr.rsplit_once('@') else {
         return err(format!(
-            "--from {s:?}: expected an address like sales@example.com"
+            "--from {}: expected an address like sales@example.com",
+            echo(s)
         ));
     };
     if local.is_empty() || local.chars().any(|c| c.is_control() || c == ' ') {
-        return err(format!("--from {s:?}: invalid local-part"));
+        return err(format!("--from {}: invalid local-part", echo(s)));
     }
     let domain = parse_domain(domain, "--from")?;
     Ok((format!("{local}@{domain}"), domain))
@@ -387,7 +406,8 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
     {
         Ok(ip) => Ok(SocketAddr::new(ip, 53)),
         Err(_) => err(format!(
-            "--nameserver {s:?}: expected IP or IP:PORT (IPv6 with port as [addr]:port)"
+            "--nameserver {}: expected IP or IP:PORT (IPv6 with port as [addr]:port)",
+            echo(s)
         )),
     }
 }
@@ -410,7 +430,8 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     }
     let bad = || {
         InputError(format!(
-            "--now {s:?}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)"
+            "--now {}: expected seconds since the epoch or RFC 3339 (2021-07-15T22:51:19Z)",
+            echo(s)
         ))
     };
     let b = t.as_bytes();
@@ -448,7 +469,8 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
     };
     if !(1..=month_days).contains(&d) {
         return err(format!(
-            "--now {s:?}: {y:04}-{mo:02} has no day {d} (it has {month_days})"
+            "--now {}: {y:04}-{mo:02} has no day {d} (it has {month_days})",
+            echo(s)
         ));
     }
     if h > 23 || mi > 59 || se > 60 {
@@ -472,7 +494,8 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
             // RFC 3339 §5.6: time-numoffset = ("+" / "-") time-hour ":" time-minute.
             if oh > 23 || om > 59 || rest.get(3..4) != Some(":") {
                 return err(format!(
-                    "--now {s:?}: the UTC offset must be +HH:MM or -HH:MM with HH at most 23 and MM at most 59"
+                    "--now {}: the UTC offset must be +HH:MM or -HH:MM with HH at most 23 and MM at most 59",
+                    echo(s)
                 ));
             }
             let sign = if rest.starts_with('-') { -1 } else { 1 };

@@ -153,6 +153,9 @@ pub struct SpfRequest {
     pub sender: String,
     /// The MAIL FROM as given (empty for the null sender).
     pub mail_from: String,
+    /// True when the caller had no MAIL FROM and `mail_from` was made up (the CLI assumes
+    /// `postmaster@DOMAIN` without `--mail-from`); reports say so. False from `new`.
+    pub mail_from_assumed: bool,
     /// The HELO/EHLO name (`%{h}`).
     pub helo: String,
     /// The receiving host (`%{r}`).
@@ -193,6 +196,7 @@ impl SpfRequest {
             domain: domain.to_string(),
             sender: format!("{local}@{domain}"),
             mail_from: mail_from.to_string(),
+            mail_from_assumed: false,
             helo: helo.to_string(),
             receiver: "unknown".to_string(),
             now: 0,

@@ -1,19 +1,27 @@
 //! The Authentication-Results header field the receiver would add (RFC 8601): one resinfo per
 //! method (spf, dkim, dmarc) with the reason in a comment and the identifiers as properties.
+//! Like Received-SPF it obeys RFC 5322 §2.1.1 (`header::fold`, values clipped by
+//! `header::clip`) and is ASCII apart from an RFC 6532 UTF-8 local part, never with a control
+//! or bidi character.
 
 use crate::eval::dkim::DkimAuth;
 use crate::eval::dmarc::DmarcResult;
 use crate::eval::spf::SpfResult;
 
+use super::escape::{is_unsafe, terminal_safe};
+use super::header::{atext, clip, fold, ldh, quoted_unless, receiver_id};
 use super::{Report, comment_text};
 
-/// Renders `Authentication-Results: authserv-id; spf=…; dkim=…; dmarc=…` on one line.
+/// Renders `Authentication-Results: authserv-id; spf=…; dkim=…; dmarc=…` on one line, folded
+/// only when that line would exceed 998 characters (RFC 5322 §2.1.1); values and comment parts
+/// over 256 characters have their middle cut to "...".
 pub fn render(report: &Report<'_>) -> String {
     let req = report.request;
     let v = report.verdict;
     let spf_req = &req.spf;
     let ip = spf_req.ip.to_canonical();
     let mut parts = Vec::new();
+    let domain = clip(&spf_req.domain);
 
     let spf_comment = match v.spf.result {
         SpfResult::Pass | SpfResult::Fail | SpfResult::SoftFail => {
@@ -23,21 +31,22 @@ pub fn render(report: &Report<'_>) -> String {
                 "is not authorised"
             };
             match &v.spf.mechanism {
-                Some(m) => format!("{ip} {verb} by {}; {m} matched", spf_req.domain),
-                None => format!("{ip} {verb} by {}", spf_req.domain),
+                Some(m) => format!("{ip} {verb} by {domain}; {} matched", clip(m)),
+                None => format!("{ip} {verb} by {domain}"),
             }
         }
-        SpfResult::Neutral => format!("{ip} is neither permitted nor denied by {}", spf_req.domain),
-        SpfResult::None => format!("{} publishes no SPF record", spf_req.domain),
-        SpfResult::TempError | SpfResult::PermError => v
-            .spf
-            .problem
-            .as_ref()
-            .map(|d| d.message.clone())
-            .unwrap_or_else(|| v.spf.result.to_string()),
+        SpfResult::Neutral => format!("{ip} is neither permitted nor denied by {domain}"),
+        SpfResult::None => format!("{domain} publishes no SPF record"),
+        SpfResult::TempError | SpfResult::PermError => clip(
+            &v.spf
+                .problem
+                .as_ref()
+                .map(|d| d.message.clone())
+                .unwrap_or_else(|| v.spf.result.to_string()),
+        ),
     };
     let spf_prop = if spf_req.mail_from.is_empty() {
-        format!("smtp.helo={}", helo_pvalue(&spf_req.helo))
+        format!("smtp.helo={}", domain_pvalue(&spf_req.helo))
     } else {
         format!("smtp.mailfrom={}", mailfrom_pvalue(&spf_req.mail_from))
     };
@@ -56,9 +65,9 @@ pub fn render(report: &Report<'_>) -> String {
         parts.push("dkim=none (no signature)".to_string());
     }
     for d in signatures {
-        let mut s = format!("dkim={} header.d={}", d.result, d.domain);
+        let mut s = format!("dkim={} header.d={}", d.result, domain_pvalue(&d.domain));
         if let Some(sel) = &d.selector {
-            s.push_str(&format!(" header.s={sel}"));
+            s.push_str(&format!(" header.s={}", domain_pvalue(sel)));
         }
         parts.push(s);
     }
@@ -81,35 +90,56 @@ pub fn render(report: &Report<'_>) -> String {
         }
         _ => {
             if let Some(p) = &dm.problem {
-                dmarc.push_str(&format!(" ({})", comment_text(&p.message)));
+                dmarc.push_str(&format!(" ({})", comment_text(&clip(&p.message))));
             }
         }
     }
-    dmarc.push_str(&format!(" header.from={}", req.from_domain));
+    dmarc.push_str(&format!(" header.from={}", domain_pvalue(&req.from_domain)));
     parts.push(dmarc);
 
-    format!(
+    fold(format!(
         "Authentication-Results: {}; {}",
-        authserv_id(&spf_req.receiver),
+        receiver_id(&spf_req.receiver),
         parts.join("; ")
-    )
+    ))
+}
+
+/// A domain name (or selector) as an RFC 8601 §2.2 pvalue: as it is when it is one, clipped
+/// and quoted otherwise (a HELO name may be any string, RFC 7208 §4.3).
+fn domain_pvalue(d: &str) -> String {
+    quoted_unless(&clip(d), ldh)
 }
 
 /// The MAIL FROM as an RFC 8601 §2.2 `pvalue`, `[ [ local-part ] "@" ] domain-name`: the
 /// local-part as given when it is a dot-atom (RFC 5322 §3.2.3; with RFC 6532 UTF-8), otherwise
 /// as a quoted-string (RFC 5322 §3.4.1), so that a `;`, `(` or `"` in it cannot end the
 /// resinfo or open a comment.
+///
+/// Control, bidi and other invisible characters are written as visible escapes
+/// (`escape::terminal_safe`) and force quoting; each part is clipped to 256 characters.
 fn mailfrom_pvalue(mail_from: &str) -> String {
     let Some((local, domain)) = mail_from.rsplit_once('@') else {
-        return mail_from.to_string();
+        return domain_pvalue(mail_from);
     };
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !local.is_empty()
-        && local
+    if domain.is_empty()
+        || !domain
             .split('.')
-            .all(|a| !a.is_empty() && a.chars().all(|c| atext(c) || !c.is_ascii()));
-    if dot_atom || is_quoted_string(local) {
-        return mail_from.to_string();
+            .all(|l| !l.is_empty() && l.chars().all(ldh))
+    {
+        // Not `local-part "@" domain-name` (e.g. an address literal): the whole address as
+        // one quoted-string value.
+        return quoted_unless(&clip(&terminal_safe(mail_from)), |_| false);
+    }
+    let domain = clip(domain);
+    let local = clip(&terminal_safe(local));
+    let dot_atom = !local.is_empty()
+        && local.split('.').all(|a| {
+            !a.is_empty()
+                && a.chars()
+                    .all(|c| atext(c) || !(c.is_ascii() || is_unsafe(c)))
+        });
+    if dot_atom || is_quoted_string(&local) {
+        return format!("{local}@{domain}");
     }
     let mut q = String::from("\"");
     for c in local.chars() {
@@ -119,27 +149,6 @@ fn mailfrom_pvalue(mail_from: &str) -> String {
         q.push(c);
     }
     format!("{q}\"@{domain}")
-}
-
-/// The HELO as an RFC 8601 §2.2 `pvalue`: as given when it is an RFC 2045 token (a host name),
-/// otherwise (an address literal, `JUMPIN' JUPITER`) as a quoted-string.
-fn helo_pvalue(helo: &str) -> String {
-    let token = !helo.is_empty()
-        && helo
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?=".contains(c));
-    if token {
-        return helo.to_string();
-    }
-    let mut q = String::from("\"");
-    for c in helo.chars() {
-        if c == '"' || c == '\\' {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
 }
 
 /// True for a local-part already written as a quoted-string (`"…"`, inner `"` and `\`
@@ -163,19 +172,6 @@ fn is_quoted_string(s: &str) -> bool {
     true
 }
 
-/// The authserv-id: the receiver's name, or "unknown".
-fn authserv_id(receiver: &str) -> String {
-    let ok = !receiver.is_empty()
-        && receiver
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
-    if ok {
-        receiver.to_string()
-    } else {
-        "unknown".to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +188,18 @@ mod tests {
         // Already a quoted-string: kept.
         assert_eq!(mailfrom_pvalue("\"a;b\"@x.example"), "\"a;b\"@x.example");
         assert_eq!(mailfrom_pvalue("\"@x.example"), "\"\\\"\"@x.example");
+        // Controls and bidi characters never pass raw; RFC 6532 UTF-8 letters do.
+        assert_eq!(
+            mailfrom_pvalue("jos\u{e9}@x.example"),
+            "jos\u{e9}@x.example"
+        );
+        assert_eq!(
+            mailfrom_pvalue("a\u{202e}b\u{1b}@x.example"),
+            "\"a\\\\u{202e}b\\\\x1b\"@x.example"
+        );
+        // A HELO that is no domain name is quoted.
+        assert_eq!(domain_pvalue("JUMPIN' JUPITER"), "\"JUMPIN' JUPITER\"");
+        assert_eq!(domain_pvalue("mx.example"), "mx.example");
+        assert_eq!(mailfrom_pvalue("foo@[1.2.3.5]"), "\"foo@[1.2.3.5]\"");
     }
 }

@@ -1,10 +1,12 @@
 //! The stable JSON document (`--json`), schema 1:
 //! `{"schema": 1, "spf": {...}, "dkim": [...], "dmarc": {...}, "verdict": {...},
 //! "received_spf": "...", "authentication_results": "..."}`. Fields are only ever added;
-//! existing ones keep their meaning.
+//! existing ones keep their meaning. `schema/spfcheck.schema.json` describes the document;
+//! the tests validate every JSON output against it.
 
 use serde_json::{Value, json};
 
+use super::escape::json_safe;
 use super::{Report, SpfReport, auth_results, received_spf};
 
 /// The JSON schema version.
@@ -18,6 +20,7 @@ pub fn spf_value(report: &SpfReport<'_>) -> Value {
         "domain": req.domain,
         "ip": req.ip.to_canonical().to_string(),
         "mail_from": req.mail_from,
+        "mail_from_assumed": req.mail_from_assumed,
         "sender": req.sender,
         "helo": req.helo,
         "result": out.result,
@@ -83,5 +86,7 @@ pub fn render(report: &Report<'_>) -> String {
         "authentication_results": auth_results::render(report),
     });
     // Serializing a `Value` cannot fail (no non-string map keys, no custom Serialize).
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
+    // serde_json escapes C0 controls; `json_safe` escapes DEL, C1 and bidi characters too, so
+    // that the document is safe on a terminal.
+    json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default())
 }

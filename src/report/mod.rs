@@ -1,9 +1,12 @@
 //! Renderings of evaluation results: colored text with the verdict and the trace trees, the
 //! stable JSON document, the Authentication-Results header (RFC 8601) and the Received-SPF
 //! header (RFC 7208 §9.1). Renderers are pure: they return strings; the CLI decides where they
-//! go and whether color is on.
+//! go and whether color is on. Every string that came from DNS, a file or an argument goes
+//! through `escape` before it reaches a terminal.
 
 pub mod auth_results;
+pub mod escape;
+pub mod header;
 pub mod json;
 pub mod received_spf;
 pub mod text;
@@ -52,4 +55,49 @@ pub fn comment_text(c: &str) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::dns::Resolver;
+    use crate::dns::overlay::{Overlay, ZoneData};
+    use crate::record::dmarc::DmarcMode;
+
+    /// An invalid receiver name (the CLI refuses it; a library caller may not) is written the
+    /// same way in both headers: "unknown", so that `mx; spf=pass` cannot add a method.
+    #[test]
+    fn both_headers_treat_an_invalid_receiver_alike() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let resolver: Arc<dyn Resolver> = Arc::new(Overlay::new(ZoneData::new(), None));
+        let mut spf = SpfRequest::new("192.0.2.1".parse().unwrap(), "a@b.example", "b.example");
+        spf.receiver = "mx; spf=pass".to_string();
+        let request = VerdictRequest {
+            spf,
+            from_domain: "b.example".to_string(),
+            from: None,
+            dkim: Vec::new(),
+            mode: DmarcMode::Rfc9989,
+            pct_sample: 0,
+        };
+        let verdict = rt.block_on(crate::verdict::evaluate(resolver, &request));
+        let report = Report {
+            request: &request,
+            verdict: &verdict,
+        };
+        let ar = auth_results::render(&report);
+        let rs = received_spf::render(&report.spf());
+        assert!(
+            ar.starts_with("Authentication-Results: unknown; spf=none "),
+            "{ar}"
+        );
+        assert!(rs.starts_with("Received-SPF: none (unknown: "), "{rs}");
+        assert!(rs.contains(" receiver=unknown;"), "{rs}");
+        assert!(!ar.contains("mx;") && !rs.contains("mx;"), "{ar}\n{rs}");
+    }
 }

@@ -3,17 +3,8 @@
 
 use crate::eval::spf::{SpfOutput, SpfResult};
 
+use super::header::{atext, clip, fold, quoted_unless, receiver_id};
 use super::{SpfReport, comment_text};
-
-/// RFC 5322 §2.1.1: "Each line of characters MUST be no more than 998 characters".
-const MAX_LINE: usize = 998;
-/// RFC 5322 §2.1.1: lines "SHOULD be no more than 78 characters"; the width used when a
-/// header has to be folded at all.
-const FOLD_WIDTH: usize = 78;
-/// The longest value (or comment part) put in the header; longer ones are cut, so that no
-/// unbreakable run of characters can exceed `MAX_LINE`. Addresses and domain names fit
-/// (RFC 5321 §4.5.3.1: a path is at most 256 octets).
-const MAX_VALUE: usize = 256;
 
 /// Renders `Received-SPF: …` on one line, folded only when that line would exceed 998
 /// characters (RFC 7208 §9.1: the field must not be "excessively long (see [RFC5322],
@@ -21,7 +12,7 @@ const MAX_VALUE: usize = 256;
 pub fn render(report: &SpfReport<'_>) -> String {
     let req = report.request;
     let out = report.output;
-    let receiver = &clip(&req.receiver);
+    let receiver = &receiver_id(&req.receiver).to_string();
     let sender = &clip(&req.sender);
     let ip = req.ip.to_canonical();
     let comment = match out.result {
@@ -83,72 +74,15 @@ pub fn render(report: &SpfReport<'_>) -> String {
     ))
 }
 
-/// `s` cut to at most `MAX_VALUE` characters by replacing its middle with "...": the start
-/// and the end are kept (a nested problem ends with the actual reason).
 /// The problem sentence of a permerror, temperror or none.
 fn problem(out: &SpfOutput) -> Option<&str> {
     out.problem.as_ref().map(|d| d.message.as_str())
 }
 
-fn clip(s: &str) -> String {
-    let n = s.chars().count();
-    if n <= MAX_VALUE {
-        return s.to_string();
-    }
-    let head = (MAX_VALUE - 3) / 3;
-    let tail = MAX_VALUE - 3 - head;
-    let mut c: String = s.chars().take(head).collect();
-    c.push_str("...");
-    c.extend(s.chars().skip(n - tail));
-    c
-}
-
-/// Folds a header line longer than `MAX_LINE` (RFC 5322 §2.2.3: a line break before white
-/// space). Every space in the rendered field is folding white space: between tokens, in the
-/// comment, or inside a quoted-string, where unfolding restores it unchanged.
-fn fold(line: String) -> String {
-    if line.len() <= MAX_LINE {
-        return line;
-    }
-    let mut out = String::with_capacity(line.len() + line.len() / FOLD_WIDTH * 2);
-    let mut width = 0;
-    for (i, word) in line.split(' ').enumerate() {
-        if i > 0 {
-            if width + 1 + word.len() > FOLD_WIDTH {
-                out.push('\n');
-                width = 0;
-            }
-            out.push(' ');
-            width += 1;
-        }
-        out.push_str(word);
-        width += word.len();
-    }
-    out
-}
-
-/// A key-value value: a dot-atom when it is one (RFC 5322 §3.2.3), else a quoted-string.
+/// A key-value value (RFC 7208 §9.1): a dot-atom when it is one (RFC 5322 §3.2.3), else a
+/// quoted-string.
 fn value(v: &str) -> String {
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
-    let dot_atom = !v.is_empty() && v.split('.').all(|p| !p.is_empty() && p.chars().all(atext));
-    if dot_atom {
-        v.to_string()
-    } else {
-        let mut q = String::from("\"");
-        for c in v.chars() {
-            match c {
-                '"' | '\\' => {
-                    q.push('\\');
-                    q.push(c);
-                }
-                c if c.is_ascii_graphic() || c == ' ' => q.push(c),
-                '§' => q.push_str("section "),
-                _ => q.push('?'),
-            }
-        }
-        q.push('"');
-        q
-    }
+    quoted_unless(v, atext)
 }
 
 #[cfg(test)]

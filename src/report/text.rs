@@ -3,7 +3,12 @@
 //! write. Color comes from the `colored` crate, whose global
 //! switch the CLI sets (`--color`, `NO_COLOR`, terminal detection); piped output stays
 //! readable because nothing depends on color alone.
+//!
+//! Every string that came from DNS, a zone file or an argument is written through `safe`
+//! (`escape::terminal_safe`) before it is colored: no control, C1 or bidi character reaches the
+//! terminal, whatever `--color` says.
 
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use colored::{ColoredString, Colorize};
@@ -15,7 +20,13 @@ use crate::eval::spf::{Limits, SpfResult};
 use crate::eval::trace::{EvalResult, Event, Node, TermOutcome};
 use crate::verdict::Outcome;
 
+use super::escape::terminal_safe;
 use super::{Report, SpfReport, auth_results, received_spf};
+
+/// Untrusted text as the terminal may see it (the one escaping rule, `escape::terminal_safe`).
+fn safe(s: &str) -> Cow<'_, str> {
+    terminal_safe(s)
+}
 
 /// Colors a result word by its meaning.
 pub fn result_word(r: SpfResult) -> ColoredString {
@@ -84,7 +95,7 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         Outcome::TempError => "temperror: DNS failure".magenta(),
     };
     let _ = writeln!(s, "{} {dis} ({outcome})", "Verdict:".bold());
-    let _ = writeln!(s, "  {}", v.reason);
+    let _ = writeln!(s, "  {}", safe(&v.reason));
     let spf_req = &req.spf;
     let ip = spf_req.ip.to_canonical();
     let spf_why = match (&v.spf.result, &v.spf.mechanism, &v.spf.problem) {
@@ -100,7 +111,12 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         (_, _, Some(p)) => p.message.clone(),
         (r, _, _) => format!("{r} for {}", spf_req.domain),
     };
-    let _ = writeln!(s, "  SPF    {:<10} {spf_why}", result_word(v.spf.result));
+    let _ = writeln!(
+        s,
+        "  SPF    {:<10} {}",
+        result_word(v.spf.result),
+        safe(&spf_why)
+    );
     if v.dkim.is_empty() {
         let _ = writeln!(s, "  DKIM   {:<10} no signature", dkim_word(DkimAuth::None));
     }
@@ -108,14 +124,14 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         let sel = d
             .selector
             .as_ref()
-            .map(|x| format!(" (s={x})"))
+            .map(|x| format!(" (s={})", safe(x)))
             .unwrap_or_default();
         let _ = writeln!(
             s,
             "  DKIM   {:<10} d={}{sel} [{}]",
             dkim_word(d.result),
-            d.domain,
-            d.source
+            safe(&d.domain),
+            safe(&d.source)
         );
     }
     let dm = &v.dmarc;
@@ -146,7 +162,12 @@ pub fn verdict_block(report: &Report<'_>) -> String {
             .map(|p| p.message.clone())
             .unwrap_or_default(),
     };
-    let _ = writeln!(s, "  DMARC  {:<10} {dmarc_why}", dmarc_word(dm.result));
+    let _ = writeln!(
+        s,
+        "  DMARC  {:<10} {}",
+        dmarc_word(dm.result),
+        safe(&dmarc_why)
+    );
     s
 }
 
@@ -159,17 +180,17 @@ pub fn dmarc_section(report: &Report<'_>) -> String {
         s,
         "DMARC {} for {} ({})",
         dmarc_word(dm.result),
-        report.request.from_domain.bold(),
+        safe(&report.request.from_domain).bold(),
         dm.mode
     );
     if let Some(d) = &dm.domain {
-        let _ = writeln!(s, "  policy domain: _dmarc.{d}");
+        let _ = writeln!(s, "  policy domain: _dmarc.{}", safe(d));
     }
     if let Some(r) = &dm.record {
-        let _ = writeln!(s, "  record:        {r}");
+        let _ = writeln!(s, "  record:        {}", safe(r));
     }
     if let Some(o) = &dm.org_domain {
-        let _ = writeln!(s, "  org. domain:   {o}");
+        let _ = writeln!(s, "  org. domain:   {}", safe(o));
     }
     for c in &dm.alignment {
         let mark = if c.aligned {
@@ -182,11 +203,11 @@ pub fn dmarc_section(report: &Report<'_>) -> String {
             "  {:<5} {mark} ({}): {}",
             c.identifier.label(),
             c.mode,
-            c.why
+            safe(&c.why)
         );
     }
     if let Some(p) = &dm.problem {
-        let _ = writeln!(s, "  problem:       {}", p.message.as_str().magenta());
+        let _ = writeln!(s, "  problem:       {}", safe(&p.message).magenta());
     }
     let _ = writeln!(s, "  disposition:   {}", dm.disposition);
     let _ = writeln!(s);
@@ -207,24 +228,31 @@ pub fn spf_section(report: &SpfReport<'_>) -> String {
         "SPF {} for {} from {} (identity {} {})",
         result_word(out.result),
         ip,
-        req.domain.bold(),
+        safe(&req.domain).bold(),
         if req.mail_from.is_empty() {
             "HELO"
         } else {
             "MAIL FROM"
         },
-        req.sender
+        safe(&req.sender)
     );
+    if req.mail_from_assumed {
+        let _ = writeln!(
+            s,
+            "  MAIL FROM:    {} (assumed: no --mail-from given)",
+            safe(&req.mail_from)
+        );
+    }
     if let Some(m) = &out.mechanism {
-        let _ = writeln!(s, "  decided by:   {}", m.bold());
+        let _ = writeln!(s, "  decided by:   {}", safe(m).bold());
     } else if matches!(out.result, SpfResult::Neutral) {
         let _ = writeln!(s, "  decided by:   no term matched (default result)");
     }
     if let Some(e) = &out.explanation {
-        let _ = writeln!(s, "  explanation:  {e}");
+        let _ = writeln!(s, "  explanation:  {}", safe(e));
     }
     if let Some(p) = &out.problem {
-        let _ = writeln!(s, "  problem:      {}", p.message.as_str().magenta());
+        let _ = writeln!(s, "  problem:      {}", safe(&p.message).magenta());
     }
     let _ = writeln!(
         s,
@@ -274,14 +302,17 @@ fn term_outcome(o: TermOutcome) -> ColoredString {
 
 fn line(e: &Event, limits: &Limits) -> String {
     match e {
-        Event::CheckHost { domain, via } => match via {
-            Some(v) => format!(
-                "{} {}",
-                format!("check_host({domain})").bold(),
-                format!("via {v}").dimmed()
-            ),
-            None => format!("check_host({domain})").bold().to_string(),
-        },
+        Event::CheckHost { domain, via } => {
+            let domain = safe(domain);
+            match via {
+                Some(v) => format!(
+                    "{} {}",
+                    format!("check_host({domain})").bold(),
+                    format!("via {}", safe(v)).dimmed()
+                ),
+                None => format!("check_host({domain})").bold().to_string(),
+            }
+        }
         Event::Query {
             name,
             rtype,
@@ -289,20 +320,22 @@ fn line(e: &Event, limits: &Limits) -> String {
             records,
         } => {
             let answer = if records.is_empty() {
-                let o = outcome.as_str();
-                match o {
+                let o = safe(outcome);
+                match o.as_ref() {
                     "NXDOMAIN" | "NODATA" => o.yellow().to_string(),
                     _ => o.red().bold().to_string(),
                 }
             } else {
-                records.join(", ")
+                safe(&records.join(", ")).into_owned()
             };
-            format!("{} {rtype} {name} → {answer}", "DNS".cyan())
+            format!("{} {rtype} {} → {answer}", "DNS".cyan(), safe(name))
         }
-        Event::Record { text } => format!("record: {}", text.bold()),
-        Event::Ignored { text, reason } => format!("ignored TXT \"{text}\": {reason}")
-            .dimmed()
-            .to_string(),
+        Event::Record { text } => format!("record: {}", safe(text).bold()),
+        Event::Ignored { text, reason } => {
+            format!("ignored TXT \"{}\": {}", safe(text), safe(reason))
+                .dimmed()
+                .to_string()
+        }
         Event::Term {
             term,
             outcome,
@@ -313,7 +346,7 @@ fn line(e: &Event, limits: &Limits) -> String {
             let o = term_outcome(*outcome);
             let mut l = format!(
                 "term {} → {o}  {}",
-                term.bold(),
+                safe(term).bold(),
                 format!(
                     "[lookups {dns_lookups}/{}, void {void_lookups}/{}]",
                     limits.dns_terms, limits.void_lookups
@@ -321,31 +354,39 @@ fn line(e: &Event, limits: &Limits) -> String {
                 .dimmed()
             );
             if let Some(d) = detail {
-                l.push_str(&format!(" — {d}"));
+                l.push_str(&format!(" — {}", safe(d)));
             }
             l
         }
-        Event::Macro { before, after } => format!("macro {before} → {after}"),
+        Event::Macro { before, after } => {
+            format!("macro {} → {}", safe(before), safe(after))
+        }
         Event::Limit {
             limit,
             count,
             max,
             term,
-        } => format!("limit {limit} exceeded: {count} > {max} at {term}")
-            .red()
-            .bold()
-            .to_string(),
-        Event::Explanation { text, source } => format!("explanation ({source}): {text}"),
-        Event::Note { text } => text.dimmed().to_string(),
-        Event::Step { title } => title.bold().to_string(),
+        } => format!(
+            "limit {} exceeded: {count} > {max} at {}",
+            safe(limit),
+            safe(term)
+        )
+        .red()
+        .bold()
+        .to_string(),
+        Event::Explanation { text, source } => {
+            format!("explanation ({}): {}", safe(source), safe(text))
+        }
+        Event::Note { text } => safe(text).dimmed().to_string(),
+        Event::Step { title } => safe(title).bold().to_string(),
         Event::Diagnostic(d) => {
-            let label = format!("{} {}:", d.severity, d.tag);
+            let label = format!("{} {}:", d.severity, safe(&d.tag));
             let label = match d.severity {
                 Severity::Error => label.red().bold(),
                 Severity::Warning => label.yellow(),
                 Severity::Info => label.normal(),
             };
-            format!("{label} {}", d.message)
+            format!("{label} {}", safe(&d.message))
         }
         Event::Result { result, reason } => {
             let word = match *result {
@@ -353,7 +394,7 @@ fn line(e: &Event, limits: &Limits) -> String {
                 EvalResult::Dmarc(r) => dmarc_word(r),
             };
             match reason {
-                Some(r) => format!("result: {word} ({r})"),
+                Some(r) => format!("result: {word} ({})", safe(r)),
                 None => format!("result: {word}"),
             }
         }

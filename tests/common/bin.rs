@@ -1,5 +1,6 @@
 //! Running the built `spfcheck` binary from a test: pipes drained on threads (so large output
-//! cannot block it), NO_COLOR set, no stdin, and killed with a clear panic if it hangs.
+//! cannot block it), NO_COLOR set, no stdin, and killed with a clear panic if it hangs. A JSON
+//! output (`--json`, `--format json`) is validated against the published schema on every run.
 
 use std::ffi::OsStr;
 use std::io::Read;
@@ -52,10 +53,36 @@ pub fn run_spfcheck<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> Ran {
         }
         std::thread::sleep(Duration::from_millis(5));
     };
-    Ran {
+    let ran = Ran {
         code: status.code().unwrap_or(-1),
         stdout: out_t.join().expect("stdout reader"),
         stderr: err_t.join().expect("stderr reader"),
         elapsed: start.elapsed(),
+    };
+    // An input error (exit 2) prints nothing on stdout; any other JSON run must match the schema.
+    if wants_json(args) && ran.code != 2 {
+        super::schema::validate_output(&ran.stdout, &format!("spfcheck {args:?}"));
     }
+    ran
+}
+
+/// True when `args` ask for the JSON document (the last `--format` wins, as in clap).
+fn wants_json<S: AsRef<OsStr>>(args: &[S]) -> bool {
+    let mut json = false;
+    let mut format = None;
+    let mut it = args
+        .iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned());
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--format" => format = it.next(),
+            _ => {
+                if let Some(f) = a.strip_prefix("--format=") {
+                    format = Some(f.to_string());
+                }
+            }
+        }
+    }
+    json || format.as_deref() == Some("json")
 }

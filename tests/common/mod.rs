@@ -4,6 +4,8 @@
 //!   TCP on one random port, serving a `Vec<spfcheck::dns::Record>`, with optional per-name
 //!   faults (SERVFAIL, REFUSED, no answer).
 //! - [`SilentDns`]: a UDP socket and TCP listener that never answer.
+//! - [`validate_output`]: a JSON output checked against `schema/spfcheck.schema.json`
+//!   (`run_spfcheck` does it for every `--json` run).
 //!
 //! Both run on background threads (TestDns with its own tokio runtime), so plain synchronous
 //! `#[test]`s can start them, then run the built binary
@@ -16,11 +18,14 @@
 
 mod bin;
 mod dns_server;
+mod schema;
 
 #[allow(unused_imports)]
 pub use bin::{HARD_LIMIT, Ran, run_spfcheck};
 #[allow(unused_imports)]
 pub use dns_server::{Fault, LoggedQuery, SilentDns, TestDns, TestDnsBuilder};
+#[allow(unused_imports)]
+pub use schema::{SCHEMA_PATH, schema, schema_enum, schema_errors, validate_output};
 
 use serde_json::Value;
 use spfcheck::dns::{RData, Record};
