@@ -7,3 +7,4 @@ mod dns_backend;
 mod dry_run;
 mod spf_rules;
 mod spf_suite;
+mod zone_reader;

@@ -4,16 +4,21 @@
 //! published: a zone exported from BIND or a DNS-as-code tool, or a hand-written test zone.
 //! The reader is hand-written and small; it covers what such exports contain:
 //!
-//! * directives `$ORIGIN` (several per file, i.e. several zones) and `$TTL` (RFC 2308 §4);
-//!   `$INCLUDE` and `$GENERATE` are refused with a clear error;
+//! * directives `$ORIGIN` (several per file, i.e. several zones), `$TTL` (RFC 2308 §4),
+//!   `$INCLUDE` (RFC 1035 §5.1; through [`parse_zone_file`], relative to the including file)
+//!   and BIND's `$GENERATE` (bounded counts);
 //! * `@`, relative and absolute owner and rdata names, a blank owner meaning "the previous
 //!   owner", optional TTL and class in either order (RFC 1035 §5.1);
 //! * comments, parentheses spanning lines, quoted strings with `\X` and `\DDD` escapes;
 //! * A, AAAA, MX, PTR, CNAME and TXT parsed into [`RData`]; every other type (SOA, NS, SPF,
 //!   CAA, `TYPEnnn`, ...) kept as [`RData::Other`] with its rdata as text.
 //!
-//! Every problem is reported as one [`ZoneError`] naming the line and what was expected there.
-//! The reader never panics, whatever the input.
+//! Every problem is reported as one [`ZoneError`] naming the file, the line and what was
+//! expected there. The reader never panics, whatever the input, and reads only regular files of
+//! bounded size ([`MAX_ZONE_BYTES`]).
+//!
+//! It is checked against an independent reader (the `domain` crate's) on every zone in
+//! `testdata/` and on generated zones (`tests/zone_reader.rs`).
 
 use std::fmt;
 use std::io::Read;
