@@ -499,3 +499,35 @@ fn include_generate_and_wildcards_offline_and_live() {
     assert_eq!(json["spf"]["result"], "none", "{json}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An error inside an included file names that file and its line; a loop is one clear line.
+#[test]
+fn include_errors_through_the_binary() {
+    let dir = temp_dir("incerr");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    let main = dir.join("main.zone");
+    std::fs::write(
+        &main,
+        "$ORIGIN e.example.\n$TTL 60\n$INCLUDE sub/bad.zone\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("sub/bad.zone"), "ok A 192.0.2.1\n\nbad A 1.2.3\n").unwrap();
+    let zone = main.to_string_lossy().into_owned();
+    let (code, stdout, stderr) = run(&["--offline", "--zone", &zone, "e.example", "192.0.2.1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stdout.is_empty());
+    let want = format!(
+        "spfcheck: error: {}:3: expected an IPv4 address after A, found \"1.2.3\"\n",
+        dir.join("sub/bad.zone").display()
+    );
+    assert_eq!(stderr, want);
+    std::fs::write(dir.join("sub/bad.zone"), "$INCLUDE ../main.zone\n").unwrap();
+    let (code, _, stderr) = run(&["--offline", "--zone", &zone, "e.example", "192.0.2.1"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("bad.zone:1: $INCLUDE") && stderr.contains("an include loop"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -2049,4 +2049,46 @@ mod tests {
         assert!(e.message.contains("too large"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+    #[test]
+    fn generate_never_panics() {
+        let alphabet: Vec<char> = "$${}{,-0123456789dxXnNo.\\\" ;()aZ@".chars().collect();
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let mut pieces = Vec::new();
+            for _ in 0..3 {
+                let n = (next() % 12) as usize;
+                let p: String = (0..n)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                pieces.push(p);
+            }
+            let (a, b, c) = (next() % 20, next() % 40, next() % 4);
+            let ty = ["A", "TXT", "PTR", "CNAME", "IN", "60"][(next() % 6) as usize];
+            let text = format!(
+                "$GENERATE {a}-{b}/{c} {} {ty} {} {}\n",
+                pieces[0], pieces[1], pieces[2]
+            );
+            let _ = parse_zone(&text, Some("example."));
+        }
+        // The largest modifiers stay bounded.
+        let recs = parse("$GENERATE 0-0 x${4294967295,0,n} TXT \"${0,255,X}\"\n");
+        assert_eq!(recs[0].name, "xf.f.f.f.f.f.f.f.example.com");
+        assert_eq!(recs[0].data, txt(&["0".repeat(255).as_bytes()]));
+        assert!(
+            parse_err("$GENERATE 0-0 x${0,255,n} A 1.2.3.4\n")
+                .message
+                .contains("longer than 255")
+        );
+        assert!(
+            parse_err("$GENERATE 0-0 x${4294967296} A 1.2.3.4\n")
+                .message
+                .contains("offset")
+        );
+    }
 }
