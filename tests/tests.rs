@@ -21,3 +21,4 @@ mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
 mod typed;
+mod zone_reader;

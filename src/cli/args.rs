@@ -168,7 +168,8 @@ pub struct Args {
     )]
     pub deadline: f64,
 
-    /// An RFC 1035 zone file whose records override live DNS (repeatable).
+    /// An RFC 1035 zone file whose records override live DNS (repeatable). A regular file of at
+    /// most 16 MiB with the files it $INCLUDEs.
     #[arg(long, value_name = "FILE")]
     pub zone: Vec<OsString>,
 
