@@ -9,6 +9,7 @@
 )]
 
 mod cli;
+mod color;
 mod common;
 mod dmarc;
 mod dns_backend;

@@ -11,7 +11,7 @@ use std::io::{IsTerminal, Write};
 use clap::Parser;
 
 use crate::eval::spf::SpfResult;
-use crate::report::{Report, auth_results, json, received_spf, text};
+use crate::report::{Report, auth_results, json, received_spf, style, text};
 use crate::verdict::{self, Outcome};
 
 use args::{Args, ColorChoice, Format};
@@ -95,7 +95,6 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 && std::io::stdout().is_terminal()
         }
     };
-    colored::control::set_override(color);
 
     let plan = match Plan::build(&args) {
         Ok(p) => p,
@@ -120,7 +119,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         verdict: &verdict,
     };
     let rendered = match plan.format {
-        Format::Text => text::render(&report),
+        Format::Text => style::with_color(color, || text::render(&report)),
         Format::Json => json::render(&report) + "\n",
         Format::ReceivedSpf => received_spf::render(&report.spf()) + "\n",
         Format::AuthResults => format!(

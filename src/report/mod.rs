@@ -6,6 +6,7 @@
 pub mod auth_results;
 pub mod json;
 pub mod received_spf;
+pub mod style;
 pub mod text;
 
 use crate::eval::spf::{SpfOutput, SpfRequest};

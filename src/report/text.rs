@@ -1,12 +1,10 @@
 //! Human-readable output: the verdict block first (SPF, DKIM, DMARC, disposition, one reason
 //! each), then each evaluation's summary and trace tree, then the headers the receiver would
-//! write. Color comes from the `colored` crate, whose global
-//! switch the CLI sets (`--color`, `NO_COLOR`, terminal detection); piped output stays
-//! readable because nothing depends on color alone.
+//! write. Color comes from `report::style`, which the CLI switches on for the rendering
+//! (`--color`, `NO_COLOR`, terminal detection); piped output stays readable because nothing
+//! depends on color alone.
 
 use std::fmt::Write;
-
-use colored::{ColoredString, Colorize};
 
 use crate::eval::dkim::DkimAuth;
 use crate::eval::dmarc::{Disposition, DmarcResult};
@@ -14,6 +12,7 @@ use crate::eval::spf::{Limits, SpfResult};
 use crate::eval::trace::{Event, Node};
 use crate::verdict::Outcome;
 
+use super::style::{ColoredString, Colorize};
 use super::{Report, SpfReport, auth_results, received_spf};
 
 /// Colors a result word by its meaning.
