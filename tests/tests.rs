@@ -13,5 +13,6 @@ mod color;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod props;
 mod spf_rules;
 mod spf_suite;
