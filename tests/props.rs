@@ -28,6 +28,8 @@ use spfcheck::eval::macros::{MacroVars, expand, truncate_domain};
 use spfcheck::eval::spf::{SpfRequest, SpfResult, check_host};
 use spfcheck::record::spf::{MacroContext, MacroLetter, MacroPart, parse_macro_string};
 use spfcheck::record::{dmarc, spf, taglist};
+use spfcheck::report::{Report, auth_results, json, received_spf, style, text};
+use spfcheck::verdict::VerdictRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Configuration and generators
@@ -629,6 +631,85 @@ proptest! {
 fn clap_definitions_are_consistent() {
     use clap::CommandFactory;
     Args::command().debug_assert();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whole evaluations over hostile records
+// ---------------------------------------------------------------------------------------------
+
+/// An SPF-like record with terms that reach the other generated records (includes, redirects,
+/// a loop back to example.com).
+fn linked_spf() -> impl Strategy<Value = String> {
+    let links = prop::sample::select(vec![
+        "include:a.example.com",
+        "include:b.example.com",
+        "include:example.com",
+        "redirect=a.example.com",
+        "redirect=example.com",
+        "a:b.example.com/24",
+        "mx:b.example.com",
+        "exists:%{i}.a.example.com",
+        "ptr",
+        "exp=b.example.com",
+        "-all",
+        "?all",
+    ]);
+    (spf_like(), proptest::collection::vec(links, 0..4)).prop_map(|(rec, links)| {
+        std::iter::once(rec.as_str())
+            .chain(links)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+proptest! {
+    #![proptest_config(config(256))]
+
+    /// SPF and DMARC records from the generators at linked names: the verdict is reached and
+    /// every report renders, without panic; the §4.6.4 counters stop one past their limits.
+    #[test]
+    fn verdicts_over_hostile_records(
+        spf_texts in proptest::collection::vec(linked_spf(), 3),
+        dmarc_text in mutated(dmarc_like()),
+        ip in ip(),
+        mode in prop::sample::select(vec![dmarc::DmarcMode::Rfc9989, dmarc::DmarcMode::Rfc7489]),
+    ) {
+        let mut records: Vec<Record> = ["example.com", "a.example.com", "b.example.com"]
+            .iter()
+            .zip(&spf_texts)
+            .map(|(name, text)| txt_at(name, text))
+            .collect();
+        records.push(txt_at("_dmarc.example.com", &dmarc_text));
+        records.push(Record { name: "a.example.com".into(), ttl: 300, data: RData::A([192, 0, 2, 1].into()) });
+        records.push(Record {
+            name: "b.example.com".into(),
+            ttl: 300,
+            data: RData::Mx { preference: 10, exchange: "a.example.com".into() },
+        });
+        let request = VerdictRequest {
+            spf: SpfRequest::new(ip, "user@example.com", "helo.example.com"),
+            from_domain: "example.com".into(),
+            from: None,
+            dkim: Vec::new(),
+            mode,
+            pct_sample: 0,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let verdict = rt.block_on(spfcheck::verdict::evaluate(offline(records), &request));
+        let limits = &request.spf.limits;
+        prop_assert!(verdict.spf.dns_lookups <= limits.dns_terms + 1);
+        prop_assert!(verdict.spf.void_lookups <= limits.void_lookups + 1);
+        let report = Report { request: &request, verdict: &verdict };
+        for rendered in [
+            text::render(&report),
+            style::with_color(true, || text::render(&report)),
+            json::render(&report),
+            auth_results::render(&report),
+            received_spf::render(&report.spf()),
+        ] {
+            prop_assert!(!rendered.is_empty());
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
