@@ -7,6 +7,9 @@
 //! typed remark ([`diag::Diagnostic`]: code, severity, position, RFC, message) that SPF and
 //! DMARC report problems with.
 //!
+//! The `cli` module (clap, the binary) is behind the default cargo feature `cli`; a library user
+//! who sets `default-features = false` gets no argument parser in their dependency tree.
+//!
 //! The library in three lines: DNS data (here a zone file's text, offline), a request, a check.
 //!
 //! ```
@@ -33,6 +36,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
 pub mod dns;

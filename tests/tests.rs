@@ -10,12 +10,14 @@
 
 mod cli;
 mod cli_behaviour;
+mod color;
 mod common;
 mod dmarc;
 mod dns_backend;
 mod dry_run;
 mod hostile;
 mod identities;
+mod props;
 mod schema_docs;
 mod spf_rules;
 mod spf_suite;

@@ -12,7 +12,7 @@ use clap::Parser;
 
 use crate::eval::spf::SpfResult;
 use crate::report::escape::{clip_to, json_safe, terminal_safe};
-use crate::report::{Report, auth_results, json, received_spf, text};
+use crate::report::{Report, auth_results, json, received_spf, style, text};
 use crate::verdict::{self, Outcome};
 
 use args::{Args, ColorChoice, Format};
@@ -150,7 +150,6 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
                 && std::io::stdout().is_terminal()
         }
     };
-    colored::control::set_override(color);
 
     let plan = match Plan::build(&args) {
         Ok(p) => p,
@@ -178,7 +177,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let unused_faults = plan.faults.as_ref().map(|f| f.unused()).unwrap_or_default();
     let rendered = match plan.format {
         Format::Text => {
-            let mut out = text::render(&report);
+            let mut out = style::with_color(color, || text::render(&report));
             for f in &unused_faults {
                 out.push_str(&format!(
                     "warning: --fault {f} never fired: no query matched it\n"

@@ -59,12 +59,12 @@ impl fmt::Display for FaultKind {
 pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind), String> {
     let Some((target, kind)) = spec.rsplit_once('=') else {
         return Err(format!(
-            "invalid fault \"{spec}\": expected NAME[/TYPE]=timeout|servfail|nxdomain"
+            "invalid fault {spec:?}: expected NAME[/TYPE]=timeout|servfail|nxdomain"
         ));
     };
     let kind = FaultKind::from_name(kind.trim()).ok_or_else(|| {
         format!(
-            "invalid fault \"{spec}\": unknown kind \"{}\" (expected timeout, servfail or nxdomain)",
+            "invalid fault {spec:?}: unknown kind {:?} (expected timeout, servfail or nxdomain)",
             kind.trim()
         )
     })?;
@@ -72,7 +72,7 @@ pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind)
         Some((name, t)) => {
             let rtype = RType::from_name(t.trim()).ok_or_else(|| {
                 format!(
-                    "invalid fault \"{spec}\": unknown record type \"{}\" (expected A, AAAA, MX, TXT, PTR or CNAME)",
+                    "invalid fault {spec:?}: unknown record type {:?} (expected A, AAAA, MX, TXT, PTR or CNAME)",
                     t.trim()
                 )
             })?;
@@ -83,12 +83,12 @@ pub fn parse_fault_spec(spec: &str) -> Result<(String, Option<RType>, FaultKind)
     let name = normalize_name(name.trim());
     if name.is_empty() {
         return Err(format!(
-            "invalid fault \"{spec}\": empty name (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
+            "invalid fault {spec:?}: empty name (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
         ));
     }
     if let Some(why) = unmatchable(&name) {
         return Err(format!(
-            "invalid fault \"{spec}\": {why}, so no query could match it (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
+            "invalid fault {spec:?}: {why}, so no query could match it (expected NAME[/TYPE]=KIND, e.g. example.com/TXT=servfail)"
         ));
     }
     Ok((name, rtype, kind))

@@ -9,6 +9,7 @@ pub mod escape;
 pub mod header;
 pub mod json;
 pub mod received_spf;
+pub mod style;
 pub mod text;
 
 use crate::eval::spf::{SpfOutput, SpfRequest};

@@ -1,8 +1,8 @@
 //! Human-readable output: the verdict block first (SPF, DKIM, DMARC, disposition, one reason
 //! each), then each evaluation's summary and trace tree, then the headers the receiver would
-//! write. Color comes from the `colored` crate, whose global
-//! switch the CLI sets (`--color`, `NO_COLOR`, terminal detection); piped output stays
-//! readable because nothing depends on color alone.
+//! write. Color comes from `report::style`, which the CLI switches on for the rendering
+//! (`--color`, `NO_COLOR`, terminal detection); piped output stays readable because nothing
+//! depends on color alone.
 //!
 //! Every string that came from DNS, a zone file or an argument is written through `safe`
 //! (`escape::terminal_safe`) before it is colored: no control, C1 or bidi character reaches the
@@ -10,8 +10,6 @@
 
 use std::borrow::Cow;
 use std::fmt::Write;
-
-use colored::{ColoredString, Colorize};
 
 use crate::diag::Severity;
 use crate::eval::dkim::DkimAuth;
@@ -21,6 +19,7 @@ use crate::eval::trace::{EvalResult, Event, Node, TermOutcome};
 use crate::verdict::Outcome;
 
 use super::escape::terminal_safe;
+use super::style::{ColoredString, Colorize};
 use super::{Report, SpfReport, auth_results, received_spf};
 
 /// Untrusted text as the terminal may see it (the one escaping rule, `escape::terminal_safe`).
@@ -418,10 +417,9 @@ mod tests {
     }
 
     /// The words come from the types: each outcome, diagnostic and result renders as it should
-    /// with color off (the `colored` override is process-wide, so this is set, never unset).
+    /// with color off (`style` colors only inside `with_color(true, ..)`).
     #[test]
     fn typed_events_render_as_words() {
-        colored::control::set_override(false);
         let limits = Limits::default();
         let mut root = Node::new(Event::CheckHost {
             domain: "a.example".into(),
