@@ -4,5 +4,6 @@ mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod dns_failures;
 mod spf_rules;
 mod spf_suite;

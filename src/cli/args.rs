@@ -121,8 +121,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value = "5")]
     pub timeout: f64,
 
-    /// Deadline in seconds for each evaluation, SPF and then DMARC (RFC 7208 §4.6.4: at least
-    /// 20).
+    /// Deadline in seconds for the whole check: SPF and DMARC run concurrently within it
+    /// (RFC 7208 §4.6.4: at least 20).
     #[arg(long, value_name = "SECS", default_value = "20")]
     pub deadline: f64,
 

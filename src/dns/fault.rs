@@ -8,7 +8,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::{Answer, RType, Resolver, normalize_name};
+use super::{Answer, RType, Resolver, Response, normalize_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -140,6 +140,17 @@ impl Resolver for Faults {
         match self.fault_for(name, rtype) {
             Some(kind) => kind.answer(),
             None => self.inner.query(name, rtype).await,
+        }
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        match self.fault_for(name, rtype) {
+            Some(kind) => {
+                let mut response = Response::new(kind.answer());
+                response.detail = Some(format!("injected fault ({})", kind.as_str()));
+                response
+            }
+            None => self.inner.query_detailed(name, rtype).await,
         }
     }
 }

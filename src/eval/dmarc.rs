@@ -195,15 +195,74 @@ enum Fetched {
     Failure(String),
 }
 
-/// Runs DMARC for the request.
+/// Runs DMARC for the request: policy discovery, then the evaluation with the SPF and DKIM
+/// results.
 pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &DmarcRequest) -> DmarcOutput {
+    let deadline = req.deadline.map(|d| tokio::time::Instant::now() + d);
+    discover(resolver, &req.from_domain, req.mode, deadline)
+        .await
+        .evaluate(req)
+        .await
+}
+
+/// Policy discovery done, Identifier Alignment not yet. Discovery needs only the author
+/// domain, not the SPF or DKIM results, so a receiver runs it while SPF is evaluated
+/// (`verdict::evaluate`); [`Discovered::evaluate`] then combines the two.
+pub struct Discovered {
+    ev: Evaluator,
+    author: String,
+    root: Node,
+    discovery: Discovery,
+}
+
+/// DMARC policy discovery for the author domain `from_domain` (RFC 9989 §4.10.1, RFC 7489
+/// §6.6.3), its queries bounded by `deadline`, an instant the caller may share with SPF.
+pub async fn discover(
+    resolver: Arc<dyn Resolver>,
+    from_domain: &str,
+    mode: DmarcMode,
+    deadline: Option<tokio::time::Instant>,
+) -> Discovered {
     let mut ev = Evaluator {
-        dns: Lookup::new(resolver, req.deadline),
-        mode: req.mode,
+        dns: Lookup::until(resolver, deadline),
+        mode,
         cache: HashMap::new(),
         orgs: HashMap::new(),
     };
-    ev.run(req).await
+    let author = from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut root = Node::new(Event::Step {
+        title: format!("DMARC for {author} ({mode})"),
+    });
+    // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+    let mut disc = Node::new(Event::Step {
+        title: match mode {
+            DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
+            DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
+        },
+    });
+    let discovery = ev.discover(&author, &mut disc).await;
+    root.children.push(disc);
+    Discovered {
+        ev,
+        author,
+        root,
+        discovery,
+    }
+}
+
+impl Discovered {
+    /// The rest of DMARC over the discovered policy: alignment of the request's SPF and DKIM
+    /// results, policy selection, t and pct. The request's author domain and mode are the ones
+    /// discovery ran with.
+    pub async fn evaluate(self, req: &DmarcRequest) -> DmarcOutput {
+        let Discovered {
+            mut ev,
+            author,
+            root,
+            discovery,
+        } = self;
+        ev.run(req, author, root, discovery).await
+    }
 }
 
 struct Evaluator {
@@ -515,11 +574,13 @@ impl Evaluator {
         }
     }
 
-    async fn run(&mut self, req: &DmarcRequest) -> DmarcOutput {
-        let author = req.from_domain.trim_end_matches('.').to_ascii_lowercase();
-        let mut root = Node::new(Event::Step {
-            title: format!("DMARC for {author} ({})", self.mode),
-        });
+    async fn run(
+        &mut self,
+        req: &DmarcRequest,
+        author: String,
+        mut root: Node,
+        discovery: Discovery,
+    ) -> DmarcOutput {
         let mut out = DmarcOutput {
             mode: self.mode,
             result: DmarcResult::None,
@@ -546,15 +607,6 @@ impl Evaluator {
             }),
         };
 
-        // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
-        let mut disc = Node::new(Event::Step {
-            title: match self.mode {
-                DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
-                DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
-            },
-        });
-        let discovery = self.discover(&author, &mut disc).await;
-        root.children.push(disc);
         let (policy_domain, record) = match discovery {
             Discovery::TempError(e) => {
                 out.result = DmarcResult::TempError;

@@ -263,17 +263,26 @@ fn line(e: &Event, limits: &Limits) -> String {
             name,
             rtype,
             outcome,
+            detail,
             records,
+            cached,
         } => {
-            let answer = if records.is_empty() {
+            let mut answer = if records.is_empty() {
                 let o = outcome.as_str();
-                match o {
-                    "NXDOMAIN" | "NODATA" => o.yellow().to_string(),
-                    _ => o.red().bold().to_string(),
+                if outcome.is_failure() {
+                    o.red().bold().to_string()
+                } else {
+                    o.yellow().to_string()
                 }
             } else {
                 records.join(", ")
             };
+            if let Some(d) = detail {
+                answer.push_str(&format!(" ({d})"));
+            }
+            if *cached {
+                answer.push_str(&" [cached]".dimmed().to_string());
+            }
             format!("{} {rtype} {name} → {answer}", "DNS".cyan())
         }
         Event::Record { text } => format!("record: {}", text.bold()),
