@@ -503,3 +503,36 @@ async fn cached_answers_are_marked_in_the_trace() {
     assert_eq!(qs[1]["cached"], true, "{}", qs[1]);
     assert_eq!(dns.count("h.example.com", "A"), 1);
 }
+
+#[test]
+fn an_error_rcode_from_one_server_falls_back_to_the_next() {
+    let records = vec![
+        rec("example.com", txt(&["v=spf1 ip4:192.0.2.1 -all"])),
+        rec("_dmarc.example.com", txt(&["v=DMARC1; p=reject"])),
+    ];
+    let failing = TestDns::builder(records.clone())
+        .servfail("example.com")
+        .start();
+    let good = TestDns::start(records);
+    let (a, b) = (failing.addr().to_string(), good.addr().to_string());
+    let out = run(&[
+        "--nameserver",
+        &a,
+        "--nameserver",
+        &b,
+        "--json",
+        "example.com",
+        "192.0.2.1",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert_eq!(out.json()["spf"]["result"], "pass");
+    assert_eq!(failing.count("example.com", "TXT"), 1);
+    assert_eq!(good.count("example.com", "TXT"), 1);
+    // Only failing servers: the first error answer is the answer (SERVFAIL, temperror).
+    let only = run(&["--nameserver", &a, "--json", "example.com", "192.0.2.1"]);
+    assert_eq!(only.code, 4, "{}", only.stdout);
+    let doc = only.json();
+    let qs = queries(&doc);
+    assert_eq!(query(&qs, "example.com", "TXT")["outcome"], "SERVFAIL");
+    assert_eq!(failing.count("example.com", "TXT"), 2, "asked once per run");
+}

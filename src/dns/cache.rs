@@ -501,6 +501,85 @@ mod tests {
         assert_eq!(c.hits(), 8);
     }
 
+    /// Answers after a pause, counting the queries.
+    struct Slow {
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Resolver for Slow {
+        async fn query(&self, _name: &str, _rtype: RType) -> Answer {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            // Long enough that the cancellation below lands while it is in flight.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            recs(60)
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_query_even_if_the_first_caller_gives_up() {
+        let slow = Arc::new(Slow {
+            asked: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let c = Arc::new(Cache::new(slow.clone()));
+        // The first caller starts the query and is cancelled halfway.
+        let first = {
+            let c = c.clone();
+            tokio::spawn(async move { c.query("pos", RType::A).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let c = c.clone();
+                tokio::spawn(async move { c.query_detailed("pos", RType::A).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        first.abort();
+        let mut sent = 0;
+        for w in waiters {
+            let r = w.await.unwrap();
+            assert_eq!(r.answer, recs(60));
+            sent += usize::from(!r.cached);
+        }
+        // The cancelled query was sent, then one waiter took over: two queries at most, and
+        // exactly one of the waiters sent its own.
+        assert_eq!(sent, 1);
+        assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
+        assert!(c.query_detailed("pos", RType::A).await.cached);
+        assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
+        assert!(c.lock().in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn negative_ttl_of_the_soa_is_used_and_capped() {
+        struct Soa;
+        #[async_trait::async_trait]
+        impl Resolver for Soa {
+            async fn query(&self, _name: &str, _rtype: RType) -> Answer {
+                Answer::NxDomain
+            }
+            async fn query_detailed(&self, _name: &str, _rtype: RType) -> Response {
+                let mut r = Response::new(Answer::NxDomain);
+                r.negative_ttl = Some(1000);
+                r
+            }
+        }
+        let fx = Fixture::new();
+        let now = fx.now.clone();
+        let c = Cache::new(Arc::new(Soa))
+            .with_negative_ttl(5)
+            .with_max_ttl(100)
+            .with_clock(Arc::new(move || *now.lock().unwrap()));
+        c.query("nx", RType::A).await;
+        fx.advance(99);
+        let hit = c.query_detailed("nx", RType::A).await;
+        assert!(hit.cached);
+        assert_eq!(hit.negative_ttl, Some(1));
+        fx.advance(1);
+        assert!(!c.query_detailed("nx", RType::A).await.cached);
+    }
+
     #[tokio::test]
     async fn real_clock_works() {
         let fx = Fixture::new();

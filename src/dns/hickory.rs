@@ -221,12 +221,17 @@ impl HickoryResolver {
             qtype,
         };
         let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
+        // Error-RCODE answers (SERVFAIL, REFUSED, ...): the next server may do better, as stub
+        // resolvers do; if none does, the first of them is the answer.
+        let mut rcode_answers: Vec<(SocketAddr, Message)> = Vec::new();
         for _ in 0..ATTEMPTS {
             for &server in &self.servers {
-                // A refused port or an unreachable network does not heal within a retry.
+                // A refused port or an unreachable network does not heal within a retry, and a
+                // server that answered is not asked again.
                 if failures
                     .iter()
                     .any(|(s, f)| *s == server && !matches!(f, Failure::Timeout))
+                    || rcode_answers.iter().any(|(s, _)| *s == server)
                 {
                     continue;
                 }
@@ -235,10 +240,21 @@ impl HickoryResolver {
                     other => other,
                 };
                 match result {
-                    Ok(msg) => return Ok(msg),
+                    Ok(msg)
+                        if matches!(
+                            msg.metadata.response_code,
+                            ResponseCode::NoError | ResponseCode::NXDomain
+                        ) =>
+                    {
+                        return Ok(msg);
+                    }
+                    Ok(msg) => rcode_answers.push((server, msg)),
                     Err(f) => failures.push((server, f)),
                 }
             }
+        }
+        if let Some((_, msg)) = rcode_answers.into_iter().next() {
+            return Ok(msg);
         }
         Err(self.failure(failures))
     }
