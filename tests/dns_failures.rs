@@ -536,3 +536,24 @@ fn an_error_rcode_from_one_server_falls_back_to_the_next() {
     assert_eq!(query(&qs, "example.com", "TXT")["outcome"], "SERVFAIL");
     assert_eq!(failing.count("example.com", "TXT"), 2, "asked once per run");
 }
+
+#[test]
+fn the_command_line_asks_each_name_once_and_marks_repeats_cached() {
+    let dns = TestDns::start(vec![
+        rec(
+            "example.com",
+            txt(&["v=spf1 a:h.example.com a:h.example.com -all"]),
+        ),
+        rec("h.example.com", RData::A("198.51.100.1".parse().unwrap())),
+    ]);
+    let (out, doc) = run_json(dns.addr(), &["example.com", "192.0.2.1"]);
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    let qs: Vec<Value> = queries(&doc)
+        .into_iter()
+        .filter(|q| q["name"] == "h.example.com")
+        .collect();
+    assert_eq!(qs.len(), 2, "{qs:#?}");
+    assert!(qs[0].get("cached").is_none(), "{}", qs[0]);
+    assert_eq!(qs[1]["cached"], true, "{}", qs[1]);
+    assert_eq!(dns.count("h.example.com", "A"), 1);
+}
