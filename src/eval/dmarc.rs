@@ -118,7 +118,8 @@ pub struct DmarcRequest {
     /// RFC 7489 `pct` sampling: the message's "random mod 100" value (0..=99). The policy
     /// applies when `sample < pct` (RFC 7489 §6.3).
     pub pct_sample: u8,
-    /// Overall time for the DMARC queries.
+    /// Overall time for the DMARC queries when run alone ([`evaluate`]); `verdict::evaluate`
+    /// gives [`discover`] the whole check's deadline instead.
     pub deadline: Option<Duration>,
 }
 
