@@ -628,6 +628,23 @@ mod tests {
     }
 
     #[test]
+    fn io_errors_keep_their_cause() {
+        use std::io::{Error, ErrorKind};
+        let t = Duration::from_secs(5);
+        let refused = Failure::io(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(refused, Failure::ConnectionRefused);
+        assert!(refused.describe(t).contains("connection refused"));
+        let unreachable = Failure::io(Error::from(ErrorKind::NetworkUnreachable));
+        assert!(matches!(unreachable, Failure::Unreachable(_)));
+        assert!(unreachable.describe(t).contains("no network"));
+        assert_eq!(
+            Failure::io(Error::from(ErrorKind::TimedOut)),
+            Failure::Timeout
+        );
+        assert!(Failure::Timeout.describe(t).contains("within 5s"));
+    }
+
+    #[test]
     fn answers_must_match_the_query() {
         let name = absolute_name("example.com").unwrap();
         let expect = Expected {
