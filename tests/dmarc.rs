@@ -38,7 +38,7 @@ struct Scenario {
     offline: bool,
     exit: i32,
     #[serde(default)]
-    expect: BTreeMap<String, serde_yaml::Value>,
+    expect: BTreeMap<String, serde_yaml_ng::Value>,
     #[serde(default)]
     contains: BTreeMap<String, String>,
     #[serde(default)]
@@ -138,7 +138,7 @@ fn load_scenarios() -> Vec<Scenario> {
     let text =
         std::fs::read_to_string(SCENARIOS).unwrap_or_else(|e| panic!("read {SCENARIOS}: {e}"));
     let list: Vec<Scenario> =
-        serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{SCENARIOS}: {e}"));
+        serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{SCENARIOS}: {e}"));
     let mut names = std::collections::HashSet::new();
     for s in &list {
         assert!(

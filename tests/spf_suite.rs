@@ -9,30 +9,38 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use serde_yaml_ng::Value;
 
 use spfcheck::dns::fault::{FaultKind, Faults};
 use spfcheck::dns::overlay::{Overlay, ZoneData};
-use spfcheck::dns::{RData, RType, Resolver};
+use spfcheck::dns::{RData, RType, Record, Resolver};
 use spfcheck::eval::spf::{SpfRequest, SpfResult, check_host};
 
 #[derive(Debug, Deserialize)]
-struct Scenario {
-    description: String,
-    tests: BTreeMap<String, Case>,
+pub struct Scenario {
+    pub description: String,
+    pub tests: BTreeMap<String, Case>,
     #[serde(default)]
-    zonedata: BTreeMap<String, Vec<Value>>,
+    pub zonedata: BTreeMap<String, Vec<Value>>,
 }
 
 #[derive(Debug, Deserialize)]
-struct Case {
-    helo: String,
-    host: String,
-    mailfrom: String,
-    result: Value,
-    explanation: Option<String>,
+pub struct Case {
+    pub helo: String,
+    pub host: String,
+    pub mailfrom: String,
+    pub result: Value,
+    pub explanation: Option<String>,
     #[serde(default)]
-    spec: Value,
+    pub spec: Value,
+}
+
+/// What one evaluation of a test case produced, however it was run.
+pub struct Outcome {
+    pub result: SpfResult,
+    pub explanation: Option<String>,
+    /// Shown when the case fails (problem, mechanism, stderr...).
+    pub detail: String,
 }
 
 /// One documented disagreement with a suite's expectation.
@@ -67,7 +75,7 @@ fn differences(suite: &str) -> Vec<Difference> {
         .collect()
 }
 
-fn scalar(v: &Value) -> String {
+pub fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
@@ -76,9 +84,11 @@ fn scalar(v: &Value) -> String {
     }
 }
 
-/// Builds the DNS for one scenario: zone data offline, with TIMEOUT entries as faults.
-fn scenario_dns(zonedata: &BTreeMap<String, Vec<Value>>) -> Arc<dyn Resolver> {
-    let mut zone = ZoneData::new();
+/// The records of one scenario's zonedata, and the (name, type) pairs that time out.
+pub fn scenario_records(
+    zonedata: &BTreeMap<String, Vec<Value>>,
+) -> (Vec<Record>, Vec<(String, RType)>) {
+    let mut records = Vec::new();
     let mut timeouts: Vec<(String, RType)> = Vec::new();
     for (name, entries) in zonedata {
         let has_txt = entries.iter().any(|e| e.get("TXT").is_some());
@@ -123,17 +133,28 @@ fn scenario_dns(zonedata: &BTreeMap<String, Vec<Value>>) -> Arc<dyn Resolver> {
                     }
                     other => panic!("unknown zonedata type {other}"),
                 };
+                // "TXT: NONE" lists the type without records: nothing to add.
                 if let Some(d) = data {
                     if let Some(t) = d.rtype() {
                         seen.push(t);
                     }
-                    zone.add(name, 300, d);
-                } else if kind == "TXT" {
-                    // "TXT: NONE" lists the type without records.
+                    records.push(Record {
+                        name: name.clone(),
+                        ttl: 300,
+                        data: d,
+                    });
                 }
             }
         }
     }
+    (records, timeouts)
+}
+
+/// Builds the DNS for one scenario: zone data offline, with TIMEOUT entries as faults.
+fn scenario_dns(zonedata: &BTreeMap<String, Vec<Value>>) -> Arc<dyn Resolver> {
+    let (records, timeouts) = scenario_records(zonedata);
+    let mut zone = ZoneData::new();
+    zone.extend(records);
     let mut faults = Faults::new(Arc::new(Overlay::new(zone, None)));
     for (name, t) in timeouts {
         faults.add(&name, Some(t), FaultKind::Timeout);
@@ -155,61 +176,87 @@ fn yaml_bytes(s: &str) -> Vec<u8> {
     }
 }
 
-fn run_suite(file: &str, suite: &str, expected_tests: usize) {
+/// Every case of a suite file, with its scenario.
+pub fn load_suite(file: &str) -> Vec<Scenario> {
     let text = std::fs::read_to_string(format!("testdata/spf/{file}")).expect("suite file");
+    serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| Scenario::deserialize(doc).expect("scenario"))
+        .collect()
+}
+
+/// Runs every case of a suite through `eval` (on `threads` threads, given the scenario's index
+/// in `scenarios`) and checks the outcomes against the suite and DIFFERENCES.tsv.
+pub fn check_suite(
+    scenarios: &[Scenario],
+    suite: &str,
+    expected_tests: usize,
+    threads: usize,
+    eval: &(dyn Fn(usize, &Case) -> Outcome + Sync),
+) {
     let diffs = differences(suite);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mut total = 0;
+    let jobs: Vec<(usize, &String, &Case)> = scenarios
+        .iter()
+        .enumerate()
+        .flat_map(|(i, s)| s.tests.iter().map(move |(n, c)| (i, n, c)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let outcomes: Vec<std::sync::Mutex<Option<Outcome>>> =
+        jobs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&(i, _, case)) = jobs.get(k) else {
+                        break;
+                    };
+                    *outcomes[k].lock().unwrap() = Some(eval(i, case));
+                }
+            });
+        }
+    });
+    let total = jobs.len();
     let mut failures = Vec::new();
     let mut used_diffs = 0;
-    for doc in serde_yaml::Deserializer::from_str(&text) {
-        let scenario = Scenario::deserialize(doc).expect("scenario");
-        let dns = scenario_dns(&scenario.zonedata);
-        for (name, case) in &scenario.tests {
-            total += 1;
-            let ip: IpAddr = case.host.parse().expect("host IP");
-            let mut req = SpfRequest::new(ip, &case.mailfrom, &case.helo);
-            req.default_explanation = Some("DEFAULT".to_string());
-            req.receiver = "receiver.example".to_string();
-            let out = rt.block_on(check_host(dns.clone(), &req));
-            let mut accepted: Vec<SpfResult> = match &case.result {
-                Value::Sequence(list) => list.iter().map(scalar).collect(),
-                v => vec![scalar(v)],
+    for (k, &(i, name, case)) in jobs.iter().enumerate() {
+        let out = outcomes[k]
+            .lock()
+            .unwrap()
+            .take()
+            .expect("every case evaluated");
+        let mut accepted: Vec<SpfResult> = match &case.result {
+            Value::Sequence(list) => list.iter().map(scalar).collect(),
+            v => vec![scalar(v)],
+        }
+        .iter()
+        .map(|s| SpfResult::from_name(s).expect("known result"))
+        .collect();
+        let mut want_explanation = case.explanation.clone();
+        if let Some(d) = diffs.iter().find(|d| &d.test == name) {
+            used_diffs += 1;
+            match d.field.as_str() {
+                "explanation" => want_explanation = Some(d.ours.clone()),
+                _ => accepted = SpfResult::from_name(&d.ours).into_iter().collect(),
             }
-            .iter()
-            .map(|s| SpfResult::from_name(s).expect("known result"))
-            .collect();
-            let mut want_explanation = case.explanation.clone();
-            if let Some(d) = diffs.iter().find(|d| &d.test == name) {
-                used_diffs += 1;
-                match d.field.as_str() {
-                    "explanation" => want_explanation = Some(d.ours.clone()),
-                    _ => accepted = SpfResult::from_name(&d.ours).into_iter().collect(),
-                }
-            }
-            let mut problem = None;
-            if !accepted.contains(&out.result) {
-                problem = Some(format!("result {} (expected {:?})", out.result, accepted));
-            } else if let (Some(want), SpfResult::Fail) = (&want_explanation, out.result)
-                && out.explanation.as_deref() != Some(want.as_str())
-            {
-                problem = Some(format!(
-                    "explanation {:?} (expected {want:?})",
-                    out.explanation
-                ));
-            }
-            if let Some(p) = problem {
-                failures.push(format!(
-                    "{suite} / {} / {name} (spec {}): {p}\n    problem: {:?}\n    mechanism: {:?}",
-                    scenario.description,
-                    scalar_or(&case.spec),
-                    out.problem,
-                    out.mechanism
-                ));
-            }
+        }
+        let mut problem = None;
+        if !accepted.contains(&out.result) {
+            problem = Some(format!("result {} (expected {:?})", out.result, accepted));
+        } else if let (Some(want), SpfResult::Fail) = (&want_explanation, out.result)
+            && out.explanation.as_deref() != Some(want.as_str())
+        {
+            problem = Some(format!(
+                "explanation {:?} (expected {want:?})",
+                out.explanation
+            ));
+        }
+        if let Some(p) = problem {
+            failures.push(format!(
+                "{suite} / {} / {name} (spec {}): {p}\n    {}",
+                scenarios[i].description,
+                scalar_or(&case.spec),
+                out.detail
+            ));
         }
     }
     assert_eq!(
@@ -225,6 +272,34 @@ fn run_suite(file: &str, suite: &str, expected_tests: usize) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// Runs a suite through the library: `check_host` over the overlay and fault layers.
+fn run_suite(file: &str, suite: &str, expected_tests: usize) {
+    let scenarios = load_suite(file);
+    let dns: Vec<Arc<dyn Resolver>> = scenarios
+        .iter()
+        .map(|s| scenario_dns(&s.zonedata))
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    check_suite(&scenarios, suite, expected_tests, 1, &|i, case| {
+        let ip: IpAddr = case.host.parse().expect("host IP");
+        let mut req = SpfRequest::new(ip, &case.mailfrom, &case.helo);
+        req.default_explanation = Some("DEFAULT".to_string());
+        req.receiver = "receiver.example".to_string();
+        let out = rt.block_on(check_host(dns[i].clone(), &req));
+        Outcome {
+            result: out.result,
+            explanation: out.explanation,
+            detail: format!(
+                "problem: {:?}\n    mechanism: {:?}",
+                out.problem, out.mechanism
+            ),
+        }
+    });
 }
 
 fn scalar_or(v: &Value) -> String {

@@ -1,9 +1,20 @@
 //! The integration tests: one test binary, a module per area (ripgrep style).
 
+// Tests may fail loudly: the `[lints.clippy]` panic family is denied only in the library.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 mod cli;
 mod common;
 mod dmarc;
 mod dns_backend;
 mod dns_failures;
+mod dry_run;
+mod identities;
 mod spf_rules;
 mod spf_suite;
+mod spf_suite_bin;

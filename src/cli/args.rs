@@ -20,6 +20,7 @@ Examples:
   spfcheck --zone testdata/seed/seed.zone --offline thespykiller.co.uk 81.142.190.61
   spfcheck --nameserver 127.0.0.1:5300 example.com 192.0.2.1
   spfcheck --record 'v=spf1 ip4:192.0.2.0/24 -all' example.com 192.0.2.7
+  spfcheck --dmarc-record 'v=DMARC1; p=reject' example.com 192.0.2.7
   spfcheck --fault _spf.example.com/TXT=timeout example.com 192.0.2.7
   spfcheck --mail-from bounce@esp.example brand.example 198.51.100.7
   spfcheck --dkim brand.example=pass brand.example 198.51.100.7
@@ -135,9 +136,15 @@ pub struct Args {
     pub offline: bool,
 
     /// Evaluate this SPF record instead of the one published for the checked domain (DOMAIN, the
-    /// --mail-from domain, or for the null sender the --helo name).
+    /// --mail-from domain, or for the null sender the --helo name): it replaces the SPF
+    /// record(s) there, in --zone data and live DNS alike; other TXT records stay.
     #[arg(long, value_name = "SPF")]
     pub record: Option<String>,
+
+    /// Evaluate this DMARC record instead of the one published at _dmarc.<From domain>
+    /// (replaces the DMARC record there; other TXT records stay). Must begin with v=DMARC1.
+    #[arg(long, value_name = "TEXT")]
+    pub dmarc_record: Option<String>,
 
     /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
     #[arg(long, value_name = "SPEC")]

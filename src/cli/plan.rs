@@ -3,6 +3,7 @@
 //! files and the clock.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,12 +11,12 @@ use crate::dns::Resolver;
 use crate::dns::cache::Cache;
 use crate::dns::fault::{Faults, parse_fault_spec};
 use crate::dns::hickory::HickoryResolver;
-use crate::dns::overlay::{Overlay, ZoneData};
-use crate::dns::zone::parse_zone;
-use crate::dns::{RData, normalize_name};
+use crate::dns::normalize_name;
+use crate::dns::overlay::{Overlay, TxtReplacement, ZoneData};
+use crate::dns::zone::parse_zone_file;
 use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
-use crate::record::dmarc::DmarcMode;
+use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
 use crate::verdict::VerdictRequest;
 
@@ -77,7 +78,7 @@ impl Plan {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let helo = match &args.helo {
-            Some(h) => parse_domain(h, "--helo")?,
+            Some(h) => parse_identity(h, "--helo")?,
             None => domain.clone(),
         };
         let mail_from = match &args.mail_from {
@@ -105,8 +106,8 @@ impl Plan {
         };
 
         // --record replaces the policy of the domain actually checked: DOMAIN, or the domain of
-        // --mail-from, or (null sender) the --helo name.
-        let resolver = build_resolver(args, &request.domain, timeout)?;
+        // --mail-from, or (null sender) the --helo name; --dmarc-record, the From domain's.
+        let resolver = build_resolver(args, &request.domain, &domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
         let request = VerdictRequest {
             spf: request,
@@ -127,41 +128,43 @@ impl Plan {
     }
 }
 
-/// live → overlay (zone files, --record) → faults.
+/// live → overlay (zone files, --record, --dmarc-record) → faults.
 fn build_resolver(
     args: &Args,
     domain: &str,
+    from_domain: &str,
     timeout: Duration,
 ) -> Result<Arc<dyn Resolver>, InputError> {
     let mut zone = ZoneData::new();
     for path in &args.zone {
-        let shown = path.to_string_lossy();
-        let text = match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    return err(format!(
-                        "{shown}: not UTF-8 text (byte {})",
-                        e.utf8_error().valid_up_to()
-                    ));
-                }
-            },
-            Err(e) => return err(format!("{shown}: cannot read: {e}")),
-        };
-        match parse_zone(&text, None) {
+        // Bounded (16 MiB, regular files only); errors read FILE:LINE: message.
+        match parse_zone_file(Path::new(path)) {
             Ok(records) => zone.extend(records),
-            Err(e) => return err(format!("{shown}:{}: {}", e.line, e.message)),
+            Err(e) => return err(e.to_string()),
         }
     }
+    // Dry runs replace (never add to) the published record, in the zone data and live DNS
+    // alike; other TXT records at the name stay.
+    let mut replacements = Vec::new();
     if let Some(record) = &args.record {
         if !is_spf_record(record) {
             return err(format!(
                 "--record {record:?} is not an SPF record (it must begin with \"v=spf1\")"
             ));
         }
-        // A TXT character-string holds at most 255 octets (RFC 1035 §3.3.14).
-        let strings = record.as_bytes().chunks(255).map(<[u8]>::to_vec).collect();
-        zone.add(domain, 0, RData::Txt(strings));
+        // RFC 7208 §4.5: the SPF records at the name are the TXT records starting "v=spf1".
+        replacements.push(TxtReplacement::new(domain, is_spf_record, record));
+    }
+    if let Some(record) = &args.dmarc_record {
+        if !is_dmarc_record(record) {
+            return err(format!(
+                "--dmarc-record {record:?} is not a DMARC record (it must begin with \"v=DMARC1\")"
+            ));
+        }
+        // RFC 9989 §4.10 step 2: the DMARC records at `_dmarc.<From domain>` are the TXT
+        // records starting with the v=DMARC1 tag.
+        let name = format!("_dmarc.{from_domain}");
+        replacements.push(TxtReplacement::new(&name, is_dmarc_record, record));
     }
     let upstream: Option<Arc<dyn Resolver>> = if args.offline {
         None
@@ -184,8 +187,12 @@ fn build_resolver(
         }
     };
     let mut resolver: Arc<dyn Resolver> =
-        if args.offline || !args.zone.is_empty() || args.record.is_some() {
-            Arc::new(Overlay::new(zone, upstream))
+        if args.offline || !args.zone.is_empty() || !replacements.is_empty() {
+            let mut overlay = Overlay::new(zone, upstream);
+            for r in replacements {
+                overlay.replace_txt(r);
+            }
+            Arc::new(overlay)
         } else {
             match upstream {
                 Some(u) => u,
@@ -249,25 +256,34 @@ pub fn parse_domain(s: &str, what: &str) -> Result<String, InputError> {
     Ok(normalize_name(d))
 }
 
-fn parse_mail_from(s: &str) -> Result<String, InputError> {
-    let m = s.trim().trim_start_matches('<').trim_end_matches('>');
-    if m.is_empty() {
-        return Ok(String::new());
+/// Longest `--helo` / `--mail-from` accepted: a bound on hostile input, well above what SMTP
+/// carries (RFC 5321 §4.5.3.1: a path of 256 octets, a domain of 255).
+pub const MAX_IDENTITY: usize = 1024;
+
+/// An SMTP identity as the receiver was handed it: any text of at most [`MAX_IDENTITY`] bytes
+/// without NUL or control characters, kept exactly as given. It is not checked as a domain:
+/// `check_host` evaluates a malformed `<domain>` to "none" and says why (RFC 7208 §4.3), and
+/// the macros `%{h}`, `%{l}`, `%{s}` must carry the string as it was (address literals such as
+/// `[192.0.2.1]`, quoted local-parts such as `"john doe"`, RFC 5321 §4.1.2–§4.1.3).
+fn parse_identity(s: &str, what: &str) -> Result<String, InputError> {
+    if s.len() > MAX_IDENTITY {
+        return err(format!(
+            "{what}: {} bytes long (at most {MAX_IDENTITY})",
+            s.len()
+        ));
     }
-    let domain = match m.rsplit_once('@') {
-        Some((local, d)) => {
-            if local.chars().any(|c| c.is_control() || c == ' ') {
-                return err(format!("--mail-from {s:?}: invalid local-part"));
-            }
-            d
-        }
-        None => m,
-    };
-    let domain = parse_domain(domain, "--mail-from")?;
-    Ok(match m.rsplit_once('@') {
-        Some((local, _)) => format!("{local}@{domain}"),
-        None => domain,
-    })
+    if let Some((i, c)) = s.char_indices().find(|(_, c)| c.is_control()) {
+        return err(format!(
+            "{what}: control character U+{:04X} at byte {i} (not allowed in an SMTP identity)",
+            u32::from(c)
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The MAIL FROM as given (see [`parse_identity`]); `<>` or "" is the null sender.
+fn parse_mail_from(s: &str) -> Result<String, InputError> {
+    parse_identity(s, "--mail-from")
 }
 
 /// A header From address, `addr@domain` or `Display Name <addr@domain>` (RFC 5322 §3.4);
@@ -343,18 +359,19 @@ pub fn parse_time(s: &str) -> Result<u64, InputError> {
         num(14..16)?,
         num(17..19)?,
     );
-    if b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
+    let at = |i: usize| b.get(i).copied();
+    if at(4) != Some(b'-')
+        || at(7) != Some(b'-')
+        || !matches!(at(10), Some(b'T' | b't' | b' '))
+        || at(13) != Some(b':')
+        || at(16) != Some(b':')
     {
         return Err(bad());
     }
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
         return Err(bad());
     }
-    let mut rest = &t[19..];
+    let mut rest = t.get(19..).ok_or_else(bad)?;
     if let Some(r) = rest.strip_prefix('.') {
         rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
     }
@@ -409,9 +426,26 @@ mod tests {
         assert!(parse_domain("a..b", "d").is_err());
         assert!(parse_domain("exa mple.com", "d").is_err());
         assert!(parse_domain("bücher.de", "d").is_err());
-        assert_eq!(parse_mail_from("<>").unwrap(), "");
-        assert_eq!(parse_mail_from("A@B.example").unwrap(), "A@b.example");
-        assert!(parse_mail_from("a@b..c").is_err());
+        assert_eq!(parse_mail_from("<>").unwrap(), "<>");
+        // Identities are kept as given; check_host judges them (RFC 7208 §4.3).
+        for id in [
+            "A@B.example",
+            "a@b..c",
+            "foo@[1.2.3.5]",
+            "\"john doe\"@example.com",
+            "Macro Error@e8.example.com",
+            "JUMPIN' JUPITER",
+            "%%%%%%",
+        ] {
+            assert_eq!(parse_mail_from(id).unwrap(), id);
+            assert_eq!(parse_identity(id, "--helo").unwrap(), id);
+        }
+        let e = parse_identity("a\u{0}b", "--helo").unwrap_err();
+        assert!(e.0.contains("U+0000 at byte 1"), "{e}");
+        assert!(parse_mail_from("a@b\nc").is_err());
+        assert!(parse_mail_from(&"x".repeat(MAX_IDENTITY)).is_ok());
+        let e = parse_mail_from(&"x".repeat(MAX_IDENTITY + 1)).unwrap_err();
+        assert!(e.0.contains("at most 1024"), "{e}");
         assert_eq!(
             parse_nameserver("127.0.0.1").unwrap(),
             "127.0.0.1:53".parse().unwrap()

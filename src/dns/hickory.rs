@@ -20,7 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::time::{Instant, timeout_at};
 
-use super::{Answer, RData, RType, Resolver, Response, normalize_name};
+use super::{Answer, RData, RType, Resolver, Response, normalize_name, query_name};
 
 /// Tries per server (one retry), so a silent server costs about `timeout × 2`.
 const ATTEMPTS: usize = 2;
@@ -91,6 +91,9 @@ impl Resolver for HickoryResolver {
     }
 
     async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        // The name the overlay and the trace use too (RFC 8616 §4: A-labels).
+        let name = query_name(name);
+        let name = name.as_str();
         let qname = match absolute_name(name) {
             Ok(n) => n,
             Err(e) => return Response::new(Answer::Error(format!("invalid name {name:?}: {e}"))),

@@ -322,9 +322,35 @@ impl<R: Resolver + ?Sized> Resolver for &R {
     }
 }
 
-/// Lower-cases a name and removes one trailing dot: the key form used by overlays and caches.
+/// The one rule for internationalized names (RFC 8616 §4: "All U-labels MUST be converted to
+/// A-labels before being used for an SPF validation"): each non-ASCII label becomes its A-label
+/// (IDNA, `bücher` → `xn--bcher-kva`); ASCII labels are kept as they are. The evaluators query,
+/// the live backend sends, the zone overlay looks up and the trace shows this same name. A
+/// label IDNA refuses is kept as given (it then matches nothing anywhere). Non-ASCII
+/// local-parts never get here: terms using `%{s}`/`%{l}` for them match nothing (RFC 8616 §4,
+/// see `eval::spf`).
+pub fn query_name(name: &str) -> String {
+    if name.is_ascii() {
+        return name.to_string();
+    }
+    name.split('.')
+        .map(|label| {
+            if label.is_ascii() {
+                label.to_string()
+            } else {
+                hickory_resolver::proto::rr::Label::from_utf8(label)
+                    .map(|l| l.to_ascii())
+                    .unwrap_or_else(|_| label.to_string())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// [`query_name`], lower-cased, without one trailing dot: the key form used by overlays, caches
+/// and fault rules.
 pub fn normalize_name(name: &str) -> String {
-    name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
+    query_name(name.strip_suffix('.').unwrap_or(name)).to_ascii_lowercase()
 }
 
 /// The reverse-lookup name of an address (`in-addr.arpa` / nibble `ip6.arpa`), RFC 1035 §3.5,
@@ -359,6 +385,16 @@ mod tests {
         let v6 = reverse_name("2001:db8::1".parse().unwrap());
         assert!(v6.starts_with("1.0.0.0.0.0.0.0"));
         assert!(v6.ends_with("8.b.d.0.1.0.0.2.ip6.arpa"));
+    }
+
+    #[test]
+    fn internationalized_names_become_a_labels() {
+        assert_eq!(query_name("Bücher.Example"), "xn--bcher-kva.Example");
+        assert_eq!(normalize_name("BÜCHER.example."), "xn--bcher-kva.example");
+        assert_eq!(query_name("_spf.example.com"), "_spf.example.com");
+        // A label IDNA refuses is kept (it matches nothing).
+        let bad = format!("{}.example", "ü".repeat(70));
+        assert_eq!(query_name(&bad), bad);
     }
 
     #[test]

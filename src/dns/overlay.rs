@@ -111,10 +111,43 @@ impl ZoneData {
     }
 
     /// True if `name` exists in the data: it owns records, or records exist below it (an
-    /// empty non-terminal, RFC 8020 §2).
+    /// empty non-terminal, RFC 8020 §2), or a wildcard matches it (RFC 4592).
     pub fn name_exists(&self, name: &str) -> bool {
-        let n = normalize_name(name);
-        self.by_name.contains_key(&n) || self.ancestors.contains(&n)
+        self.owner_for(&normalize_name(name)).is_some()
+    }
+
+    /// True if the normalized `name` is an owner name or an empty non-terminal of the data.
+    fn exists_as_is(&self, name: &str) -> bool {
+        self.by_name.contains_key(name) || self.ancestors.contains(name)
+    }
+
+    /// The owner name whose records answer for the normalized `name` (RFC 4592 §3.3.1): the
+    /// name itself when it exists (also as an empty non-terminal: "a wildcard does not match
+    /// an existing name", §2.2.2); else the wildcard `*.<closest encloser>` when the data has
+    /// it, the closest encloser being the longest existing ancestor (so an existing name or
+    /// empty non-terminal between the name and a wildcard blocks it, §2.2.2, §3.3.1); else
+    /// `None` (the name does not exist).
+    fn owner_for(&self, name: &str) -> Option<String> {
+        if self.exists_as_is(name) {
+            return Some(name.to_string());
+        }
+        let mut n = name;
+        let closest_encloser = loop {
+            match split_first_label(n) {
+                Some((_, parent)) if self.exists_as_is(parent) => break parent,
+                Some((_, parent)) => n = parent,
+                // Nothing above exists in the data: the root is the closest encloser.
+                None => break "",
+            }
+        };
+        let source = if closest_encloser.is_empty() {
+            "*".to_string()
+        } else {
+            format!("*.{closest_encloser}")
+        };
+        // The source of synthesis may itself be an empty non-terminal: the name then exists
+        // without records (NODATA), RFC 4592 §2.2.1.
+        self.exists_as_is(&source).then_some(source)
     }
 
     /// Answers from the data alone, following CNAMEs inside it; see [`ZoneLookup`].
@@ -126,7 +159,9 @@ impl ZoneData {
             let mut data = Vec::new();
             let mut ttl = u32::MAX;
             let mut cname: Option<(&str, u32)> = None;
-            for r in self.records_at(&current) {
+            // RFC 4592: a name that does not exist takes the records of a matching wildcard.
+            let owner = self.owner_for(&current);
+            for r in owner.iter().flat_map(|o| self.records_at(o)) {
                 if r.data.rtype() == Some(rtype) {
                     data.push(r.data.clone());
                     ttl = ttl.min(r.ttl);
@@ -222,16 +257,126 @@ fn split_first_label(name: &str) -> Option<(&str, &str)> {
     None
 }
 
+/// TXT records that replace, at one name, the TXT records a predicate selects (the SPF
+/// record for `--record`, the DMARC record for `--dmarc-record`) in every layer below: the
+/// zone data and live DNS. TXT records the predicate does not select stay.
+#[derive(Clone)]
+pub struct TxtReplacement {
+    /// Normalized owner name.
+    name: String,
+    /// Selects the TXT records (joined text, RFC 7208 §3.3) being replaced. A plain function,
+    /// so that this layer needs nothing from the record parsers above it.
+    replaces: fn(&str) -> bool,
+    /// The replacement: one TXT record.
+    data: RData,
+}
+
+impl TxtReplacement {
+    /// `text` replaces the TXT records at `name` that `replaces` selects. It is stored as one
+    /// TXT record split into character-strings of at most 255 octets (RFC 1035 §3.3.14).
+    pub fn new(name: &str, replaces: fn(&str) -> bool, text: &str) -> Self {
+        let strings = text.as_bytes().chunks(255).map(<[u8]>::to_vec).collect();
+        TxtReplacement {
+            name: normalize_name(name),
+            replaces,
+            data: RData::Txt(strings),
+        }
+    }
+
+    /// The answer with the replaced records removed and the replacement added. NXDOMAIN and
+    /// NODATA below become the replacement alone; a failure below stays a failure (a DNS
+    /// failure is never "no record", whatever is replaced).
+    fn apply(&self, below: Answer) -> Answer {
+        match below {
+            // TTL 0: a dry-run answer is nothing to cache.
+            Answer::Records { data, .. } => {
+                let mut kept: Vec<RData> = data
+                    .into_iter()
+                    .filter(|d| !d.txt_joined().is_some_and(|t| (self.replaces)(&t)))
+                    .collect();
+                kept.push(self.data.clone());
+                Answer::Records { data: kept, ttl: 0 }
+            }
+            Answer::NxDomain | Answer::NoData => Answer::Records {
+                data: vec![self.data.clone()],
+                ttl: 0,
+            },
+            failure => failure,
+        }
+    }
+}
+
+impl std::fmt::Debug for TxtReplacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TxtReplacement")
+            .field("name", &self.name)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Answers from zone data; names/types the data lacks go to `upstream`, or get
-/// NXDOMAIN/NODATA when there is none (offline).
+/// NXDOMAIN/NODATA when there is none (offline). [`TxtReplacement`]s apply on top of both.
 pub struct Overlay {
     zone: ZoneData,
     upstream: Option<Arc<dyn Resolver>>,
+    replacements: Vec<TxtReplacement>,
 }
 
 impl Overlay {
     pub fn new(zone: ZoneData, upstream: Option<Arc<dyn Resolver>>) -> Self {
-        Overlay { zone, upstream }
+        Overlay {
+            zone,
+            upstream,
+            replacements: Vec::new(),
+        }
+    }
+
+    /// Adds a replacement (see [`TxtReplacement`]); several may apply at one name.
+    pub fn replace_txt(&mut self, replacement: TxtReplacement) {
+        self.replacements.push(replacement);
+    }
+
+    /// The response from the zone data and upstream, without replacements: zone answers carry
+    /// no more than the answer; live ones keep their detail (cause of a failure, negative TTL,
+    /// cache marker).
+    async fn below(&self, name: &str, rtype: RType) -> Response {
+        let Some(upstream) = &self.upstream else {
+            return Response::new(self.zone.lookup_offline(name, rtype));
+        };
+        match self.zone.resolve(name, rtype) {
+            ZoneLookup::Answered(a) => Response::new(a),
+            // Not in the data: live DNS answers, for the original name...
+            ZoneLookup::Delegate { ttl: None, .. } => upstream.query_detailed(name, rtype).await,
+            // ... or for the end of a CNAME chain the data started.
+            ZoneLookup::Delegate {
+                name: target,
+                ttl: Some(chain_ttl),
+            } => {
+                let mut response = upstream.query_detailed(&target, rtype).await;
+                if let Answer::Records { ttl, .. } = &mut response.answer {
+                    *ttl = (*ttl).min(chain_ttl);
+                }
+                response
+            }
+        }
+    }
+
+    /// True if a replacement record is owned by `name` or below it: the name exists
+    /// (RFC 8020), whatever the layers below say.
+    fn replacement_at_or_below(&self, name: &str) -> bool {
+        self.replacements.iter().any(|r| {
+            let mut n = r.name.as_str();
+            loop {
+                if n == name {
+                    return true;
+                }
+                match split_first_label(n) {
+                    Some((_, parent)) => n = parent,
+                    None => return name.is_empty(),
+                }
+            }
+        })
     }
 
     /// The zone data this overlay answers from.
@@ -251,27 +396,26 @@ impl Resolver for Overlay {
         self.query_detailed(name, rtype).await.answer
     }
 
-    /// Zone answers carry no more than the answer; live ones keep their detail (cause of a
-    /// failure, negative TTL, cache marker).
     async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
-        let Some(upstream) = &self.upstream else {
-            return Response::new(self.zone.lookup_offline(name, rtype));
-        };
-        match self.zone.resolve(name, rtype) {
-            ZoneLookup::Answered(a) => Response::new(a),
-            // Not in the data: live DNS answers, for the original name...
-            ZoneLookup::Delegate { ttl: None, .. } => upstream.query_detailed(name, rtype).await,
-            // ... or for the end of a CNAME chain the data started.
-            ZoneLookup::Delegate {
-                name: target,
-                ttl: Some(chain_ttl),
-            } => {
-                let mut response = upstream.query_detailed(&target, rtype).await;
-                if let Answer::Records { ttl, .. } = &mut response.answer {
-                    *ttl = (*ttl).min(chain_ttl);
-                }
-                response
+        if self.replacements.is_empty() {
+            return self.below(name, rtype).await;
+        }
+        let key = normalize_name(name);
+        let below = self.below(name, rtype).await;
+        let mut answer = below.answer.clone();
+        if rtype == RType::Txt {
+            for r in self.replacements.iter().filter(|r| r.name == key) {
+                answer = r.apply(answer);
             }
+        }
+        // The replaced name exists, and so do its ancestors (RFC 8020 §2).
+        if answer == Answer::NxDomain && self.replacement_at_or_below(&key) {
+            answer = Answer::NoData;
+        }
+        if answer == below.answer {
+            below
+        } else {
+            Response::new(answer)
         }
     }
 }
@@ -529,5 +673,188 @@ mod tests {
         assert!(!z.name_exists("b.example"));
         assert_eq!(split_first_label("a\\.b.c"), Some(("a\\.b", "c")));
         assert_eq!(split_first_label("root"), None);
+    }
+    fn wildcard_zone() -> ZoneData {
+        ZoneData::from_zone_text(
+            "$TTL 60\n\
+             $ORIGIN example.\n\
+             @ TXT \"apex\"\n\
+             * TXT \"v=spf1 -all\"\n\
+             * MX 10 mail\n\
+             host A 192.0.2.1\n\
+             a.blocked TXT \"deep\"\n\
+             *.sub TXT \"sub wildcard\"\n\
+             x.*.ent TXT \"below a wildcard label\"\n\
+             *.alias CNAME target\n\
+             target A 192.0.2.9\n\
+             *.loop CNAME again.loop\n",
+            None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn wildcards_rfc4592() {
+        let z = wildcard_zone();
+        let spf = Answer::Records {
+            data: vec![txt("v=spf1 -all")],
+            ttl: 60,
+        };
+        // A name that does not exist takes the wildcard's records, at any depth (§2.1.1).
+        assert_eq!(z.lookup_offline("nothere.example", RType::Txt), spf);
+        assert_eq!(z.lookup_offline("a.b.c.example", RType::Txt), spf);
+        // ... and exists without other types: NODATA, never NXDOMAIN.
+        assert_eq!(
+            z.lookup_offline("nothere.example", RType::A),
+            Answer::NoData
+        );
+        assert!(z.name_exists("nothere.example"));
+        // A wildcard does not match an existing name (§2.2.2): host has only A.
+        assert_eq!(z.lookup_offline("host.example", RType::Txt), Answer::NoData);
+        assert_eq!(z.lookup_offline("host.example", RType::Mx), Answer::NoData);
+        // Nor an empty non-terminal (blocked exists because a.blocked does)...
+        assert_eq!(
+            z.lookup_offline("blocked.example", RType::Txt),
+            Answer::NoData
+        );
+        // ... and names below an existing name have it as closest encloser: *.blocked does not
+        // exist, so no wildcard applies (§3.3.1).
+        assert_eq!(
+            z.lookup_offline("x.blocked.example", RType::Txt),
+            Answer::NxDomain
+        );
+        assert_eq!(
+            z.lookup_offline("x.host.example", RType::Txt),
+            Answer::NxDomain
+        );
+        // A deeper wildcard applies below its own closest encloser.
+        assert_eq!(
+            z.lookup_offline("q.sub.example", RType::Txt).records(),
+            &[txt("sub wildcard")]
+        );
+        // The wildcard name itself is an ordinary owner.
+        assert_eq!(z.lookup_offline("*.example", RType::Txt), spf);
+        // A wildcard that is an empty non-terminal (*.ent has only x.*.ent below it) matches
+        // with no records: NODATA (§2.2.1).
+        assert_eq!(
+            z.lookup_offline("y.ent.example", RType::Txt),
+            Answer::NoData
+        );
+        // A wildcard CNAME is followed; a wildcard CNAME into its own wildcard is a loop.
+        assert_eq!(
+            z.lookup_offline("w.alias.example", RType::A).records(),
+            &[a("192.0.2.9")]
+        );
+        assert!(matches!(
+            z.lookup_offline("w.loop.example", RType::A),
+            Answer::Error(e) if e.contains("CNAME loop")
+        ));
+        // Names outside the data are untouched.
+        assert_eq!(z.lookup_offline("other.test", RType::Txt), Answer::NxDomain);
+        // A root wildcard matches everything that does not exist.
+        let root = ZoneData::from_zone_text(
+            "$ORIGIN .\n* 5 TXT \"any\"\nhost.test. 5 A 192.0.2.1\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            root.lookup_offline("x.y", RType::Txt).records(),
+            &[txt("any")]
+        );
+        assert_eq!(root.lookup_offline("x.test", RType::Txt), Answer::NxDomain);
+    }
+
+    fn spf_pred(t: &str) -> bool {
+        t.starts_with("v=spf1")
+    }
+
+    #[tokio::test]
+    async fn replacement_replaces_in_every_layer() {
+        let zone = ZoneData::from_zone_text(
+            "$TTL 60\n$ORIGIN example.\n\
+             @ TXT \"v=spf1 -all\"\n@ TXT \"verify=1\"\n\
+             only-other TXT \"verify=2\"\n",
+            None,
+        )
+        .unwrap();
+        let new = || TxtReplacement::new("Example.", spf_pred, "v=spf1 +all");
+        // Offline, zone data: the SPF record is replaced, the other TXT stays.
+        let mut o = Overlay::new(zone.clone(), None);
+        o.replace_txt(new());
+        assert_eq!(
+            o.query("example", RType::Txt).await.records(),
+            &[txt("verify=1"), txt("v=spf1 +all")]
+        );
+        // Other types and names are not touched.
+        assert_eq!(o.query("example", RType::A).await, Answer::NoData);
+        assert_eq!(o.query("x.example", RType::Txt).await, Answer::NxDomain);
+        // A replaced name absent from the data exists, as do its ancestors (RFC 8020).
+        let mut o = Overlay::new(zone.clone(), None);
+        o.replace_txt(TxtReplacement::new("new.example", spf_pred, "v=spf1 +all"));
+        o.replace_txt(TxtReplacement::new(
+            "only-other.example",
+            spf_pred,
+            "v=spf1 ~all",
+        ));
+        assert_eq!(
+            o.query("new.example", RType::Txt).await.records(),
+            &[txt("v=spf1 +all")]
+        );
+        assert_eq!(o.query("new.example", RType::A).await, Answer::NoData);
+        assert_eq!(
+            o.query("only-other.example", RType::Txt).await.records(),
+            &[txt("verify=2"), txt("v=spf1 ~all")]
+        );
+        // Over live DNS: the live SPF record is replaced, other live TXT kept.
+        struct Published;
+        #[async_trait::async_trait]
+        impl Resolver for Published {
+            async fn query(&self, name: &str, _: RType) -> Answer {
+                match name {
+                    "live.example" => Answer::Records {
+                        data: vec![txt("v=spf1 -all"), txt("v=spf1 ?all"), txt("keep")],
+                        ttl: 500,
+                    },
+                    "broken.example" => Answer::ServFail,
+                    _ => Answer::NxDomain,
+                }
+            }
+        }
+        let mut o = Overlay::new(ZoneData::new(), Some(Arc::new(Published)));
+        o.replace_txt(TxtReplacement::new("live.example", spf_pred, "v=spf1 +all"));
+        o.replace_txt(TxtReplacement::new(
+            "broken.example",
+            spf_pred,
+            "v=spf1 +all",
+        ));
+        o.replace_txt(TxtReplacement::new("gone.example", spf_pred, "v=spf1 +all"));
+        assert_eq!(
+            o.query("live.example", RType::Txt).await,
+            Answer::Records {
+                data: vec![txt("keep"), txt("v=spf1 +all")],
+                ttl: 0
+            }
+        );
+        // A DNS failure below stays a failure; NXDOMAIN below becomes the record alone.
+        assert_eq!(
+            o.query("broken.example", RType::Txt).await,
+            Answer::ServFail
+        );
+        assert_eq!(
+            o.query("gone.example", RType::Txt).await.records(),
+            &[txt("v=spf1 +all")]
+        );
+        assert_eq!(o.query("gone.example", RType::A).await, Answer::NoData);
+        // Long records are split into 255-octet strings.
+        let long = format!("v=spf1 {}", "a".repeat(600));
+        match TxtReplacement::new("x", spf_pred, &long).data {
+            RData::Txt(parts) => {
+                assert_eq!(
+                    parts.iter().map(Vec::len).collect::<Vec<_>>(),
+                    [255, 255, 97]
+                );
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -16,24 +16,43 @@
 //! The reader never panics, whatever the input.
 
 use std::fmt;
+use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr};
+use std::path::{Path, PathBuf};
 
 /// The TTL of records when the file states none (no TTL field, `$TTL` or earlier TTL).
 pub const DEFAULT_TTL: u32 = 3600;
 
 use super::{RData, Record};
 
-/// A zone-file error: 1-based line and what was expected there. Line 0 means the `origin`
-/// argument of [`parse_zone`] itself.
+/// A zone-file error: the file (when read from one, [`parse_zone_file`]; the included file for
+/// an error inside a `$INCLUDE`d one), the 1-based line and what was expected there. Line 0
+/// means the file as a whole (it cannot be read) or the `origin` argument of [`parse_zone`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneError {
+    pub file: Option<String>,
     pub line: usize,
     pub message: String,
 }
 
+impl ZoneError {
+    /// Names `file` as where the error is, unless an included file is already named.
+    fn in_file(mut self, file: &Path) -> Self {
+        if self.file.is_none() {
+            self.file = Some(file.to_string_lossy().into_owned());
+        }
+        self
+    }
+}
+
 impl fmt::Display for ZoneError {
+    /// `FILE:LINE: message`, `FILE: message` (line 0), or `line LINE: message` (no file).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        match (&self.file, self.line) {
+            (Some(file), 0) => write!(f, "{file}: {}", self.message),
+            (Some(file), line) => write!(f, "{file}:{line}: {}", self.message),
+            (None, line) => write!(f, "line {line}: {}", self.message),
+        }
     }
 }
 
@@ -41,6 +60,7 @@ impl std::error::Error for ZoneError {}
 
 fn err<T>(line: usize, message: impl Into<String>) -> Result<T, ZoneError> {
     Err(ZoneError {
+        file: None,
         line,
         message: message.into(),
     })
@@ -59,9 +79,9 @@ const MAX_TTL: u64 = 0x7fff_ffff;
 /// first `$ORIGIN` are an error).
 ///
 /// Returned records are in file order; names are absolute, lower-case, without the trailing
-/// dot, with `\X`/`\DDD` escapes decoded (a byte that cannot appear literally in a name's
-/// presentation form — `.` inside a label, `\`, space, control bytes, invalid UTF-8 — stays
-/// escaped, so the name still means the same thing).
+/// dot, with `\X`/`\DDD` escapes decoded, so that a name matches the string an evaluator
+/// queries (`\032` is a space); `.` inside a label, `\`, control bytes and invalid UTF-8 stay
+/// escaped, so the name still means the same thing.
 pub fn parse_zone(text: &str, origin: Option<&str>) -> Result<Vec<Record>, ZoneError> {
     let mut state = State::default();
     if let Some(o) = origin {
@@ -77,12 +97,394 @@ pub fn parse_zone(text: &str, origin: Option<&str>) -> Result<Vec<Record>, ZoneE
     }
     let entries = tokenize(text)?;
     let mut records = Vec::new();
-    for entry in &entries {
-        if let Some(r) = state.entry(entry)? {
-            records.push(r);
+    state.entries(&entries, None, &mut records)?;
+    Ok(records)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files: bounded reads, $INCLUDE (RFC 1035 §5.1) and $GENERATE (BIND).
+// ---------------------------------------------------------------------------------------------
+
+/// Most bytes read for one zone: the file and every file it includes, together (16 MiB). A
+/// zone file is text a person or an export wrote; more is a mistake (`/dev/zero`, a disk image).
+pub const MAX_ZONE_BYTES: u64 = 16 * 1024 * 1024;
+/// Deepest `$INCLUDE` nesting (the top file is depth 0).
+pub const MAX_INCLUDE_DEPTH: usize = 8;
+/// Most records one `$GENERATE` line may produce.
+pub const MAX_GENERATE_RECORDS: u64 = 65_536;
+/// Most records all `$GENERATE` lines of one zone may produce together.
+pub const MAX_GENERATED_TOTAL: usize = 262_144;
+
+/// Reads and parses a zone file, following `$INCLUDE` (relative to the including file's
+/// directory, at most [`MAX_INCLUDE_DEPTH`] deep, loops refused) and expanding `$GENERATE`.
+/// Only regular files are read, at most [`MAX_ZONE_BYTES`] in all. Errors name the file
+/// (the included one, for an error inside it) and the line.
+pub fn parse_zone_file(path: &Path) -> Result<Vec<Record>, ZoneError> {
+    let mut files = Files::default();
+    let mut state = State::default();
+    let mut records = Vec::new();
+    let text = files.read(path).map_err(|message| ZoneError {
+        file: None,
+        line: 0,
+        message,
+    });
+    let text = text.map_err(|e| e.in_file(path))?;
+    state
+        .file(&mut files, path, &text, &mut records)
+        .map_err(|e| e.in_file(path))?;
+    Ok(records)
+}
+
+/// The files of one zone being read: the `$INCLUDE` chain (canonical paths, for loops) and the
+/// bytes read so far.
+#[derive(Default)]
+struct Files {
+    chain: Vec<PathBuf>,
+    bytes: u64,
+}
+
+impl Files {
+    /// The text of `path`: a regular file of valid UTF-8, within the byte budget. The error is
+    /// the message without the file name.
+    fn read(&mut self, path: &Path) -> Result<String, String> {
+        // Checked before opening: opening a FIFO would block until a writer appears.
+        let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+        check_regular(&meta)?;
+        let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+        // Checked again on what was opened (the path may have been replaced in between).
+        check_regular(&file.metadata().map_err(|e| format!("cannot read: {e}"))?)?;
+        let budget = MAX_ZONE_BYTES.saturating_sub(self.bytes);
+        let mut bytes = Vec::new();
+        file.take(budget.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        let len = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        if len > budget {
+            return Err(format!(
+                "too large: a zone file and the files it includes may hold at most {MAX_ZONE_BYTES} bytes (16 MiB) in all"
+            ));
+        }
+        self.bytes = self.bytes.saturating_add(len);
+        String::from_utf8(bytes)
+            .map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+    }
+}
+
+/// Refuses anything but a regular file (directories, devices such as `/dev/zero`, FIFOs,
+/// sockets) with one line.
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), String> {
+    let ft = meta.file_type();
+    if ft.is_file() {
+        Ok(())
+    } else if ft.is_dir() {
+        Err("is a directory, not a zone file".to_string())
+    } else {
+        Err("is not a regular file (a device, FIFO or socket): give a zone file".to_string())
+    }
+}
+
+impl State {
+    /// Parses the text of one file (the top one or an included one) into `out`.
+    fn file(
+        &mut self,
+        files: &mut Files,
+        path: &Path,
+        text: &str,
+        out: &mut Vec<Record>,
+    ) -> Result<(), ZoneError> {
+        let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        files.chain.push(canonical);
+        let entries = tokenize(text)?;
+        let result = self.entries(&entries, Some((files, path)), out);
+        files.chain.pop();
+        result
+    }
+
+    /// Processes entries: `$INCLUDE` (only with a file) and `$GENERATE` here, the rest through
+    /// [`State::entry`].
+    fn entries(
+        &mut self,
+        entries: &[Entry],
+        mut file: Option<(&mut Files, &Path)>,
+        out: &mut Vec<Record>,
+    ) -> Result<(), ZoneError> {
+        for e in entries {
+            let directive = match e.tokens.first() {
+                Some(t) if !e.blank_owner && !t.quoted => t.raw.to_ascii_uppercase(),
+                _ => String::new(),
+            };
+            match (directive.as_str(), &mut file) {
+                ("$INCLUDE", Some((files, path))) => self.include(e, files, path, out)?,
+                ("$GENERATE", _) => self.generate(e, out)?,
+                _ => {
+                    if let Some(r) = self.entry(e)? {
+                        out.push(r);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `$INCLUDE <file-name> [<domain-name>]` (RFC 1035 §5.1): the file's records, read with
+    /// the given origin (else the current one); "a $INCLUDE entry never changes the relative
+    /// origin of the parent file". A relative file name is relative to the including file's
+    /// directory.
+    fn include(
+        &mut self,
+        e: &Entry,
+        files: &mut Files,
+        including: &Path,
+        out: &mut Vec<Record>,
+    ) -> Result<(), ZoneError> {
+        let (name_tok, origin_tok) = match e.tokens.get(1..).unwrap_or(&[]) {
+            [f] => (f, None),
+            [f, o] => (f, Some(o)),
+            args => {
+                return err(
+                    e.line,
+                    format!(
+                        "expected a file name and an optional origin after $INCLUDE, found {} words",
+                        args.len()
+                    ),
+                );
+            }
+        };
+        let name = String::from_utf8_lossy(&name_tok.bytes).into_owned();
+        let target = Path::new(&name);
+        let target = if target.is_absolute() {
+            target.to_path_buf()
+        } else {
+            including
+                .parent()
+                .unwrap_or_else(|| Path::new(""))
+                .join(target)
+        };
+        let shown = target.to_string_lossy().into_owned();
+        if files.chain.len() > MAX_INCLUDE_DEPTH {
+            return err(
+                e.line,
+                format!("$INCLUDE {shown}: nested more than {MAX_INCLUDE_DEPTH} deep"),
+            );
+        }
+        if let Ok(canonical) = std::fs::canonicalize(&target)
+            && files.chain.contains(&canonical)
+        {
+            return err(
+                e.line,
+                format!("$INCLUDE {shown}: an include loop (the file is already being read)"),
+            );
+        }
+        let text = files.read(&target).map_err(|m| ZoneError {
+            file: None,
+            line: e.line,
+            message: format!("$INCLUDE {shown}: {m}"),
+        })?;
+        let saved_origin = self.origin.clone();
+        if let Some(o) = origin_tok {
+            self.origin = Some(parse_name(
+                o,
+                self.origin.as_deref(),
+                "the $INCLUDE origin",
+            )?);
+        }
+        let result = self
+            .file(files, &target, &text, out)
+            .map_err(|e| e.in_file(&target));
+        self.origin = saved_origin;
+        result
+    }
+
+    /// BIND's `$GENERATE range lhs [ttl] [class] type rhs`: one record per value of `range`
+    /// (`start-stop[/step]`), `$` in lhs and rhs replaced by the value (`${offset,width,base}`
+    /// modifiers; `\$` and `$$` for a literal `$`).
+    fn generate(&mut self, e: &Entry, out: &mut Vec<Record>) -> Result<(), ZoneError> {
+        let args = e.tokens.get(1..).unwrap_or(&[]);
+        let [range, template @ ..] = args else {
+            return err(
+                e.line,
+                "expected a range (start-stop[/step]) after $GENERATE",
+            );
+        };
+        if template.len() < 3 {
+            return err(
+                e.line,
+                "expected $GENERATE range lhs [ttl] [class] type rhs (e.g. \"$GENERATE 1-100 host-$ A 192.0.2.$\")",
+            );
+        }
+        let (start, stop, step) = parse_range(range)?;
+        let count = (stop - start) / step + 1;
+        if count > MAX_GENERATE_RECORDS {
+            return err(
+                range.line,
+                format!(
+                    "$GENERATE range \"{}\" makes {count} records; the limit is {MAX_GENERATE_RECORDS}",
+                    range.raw
+                ),
+            );
+        }
+        let mut value = start;
+        while value <= stop {
+            if self.generated >= MAX_GENERATED_TOTAL {
+                return err(
+                    e.line,
+                    format!("$GENERATE lines make more than {MAX_GENERATED_TOTAL} records in all"),
+                );
+            }
+            let mut line = String::new();
+            for t in template {
+                line.push_str(&substitute(t, value)?);
+                line.push(' ');
+            }
+            let mut generated = tokenize(&line).map_err(|mut x| {
+                x.line = e.line;
+                x
+            })?;
+            let Some(mut entry) = generated.pop() else {
+                return err(e.line, "$GENERATE produced an empty line");
+            };
+            entry.line = e.line;
+            entry.blank_owner = false;
+            for t in &mut entry.tokens {
+                t.line = e.line;
+            }
+            out.push(self.record(&entry)?);
+            self.generated += 1;
+            value += step;
+        }
+        Ok(())
+    }
+}
+
+/// `start-stop[/step]` of `$GENERATE`: start <= stop, step >= 1 (as BIND).
+fn parse_range(tok: &Token) -> Result<(u64, u64, u64), ZoneError> {
+    let bad = || {
+        err(
+            tok.line,
+            format!(
+                "expected a $GENERATE range start-stop[/step] with start <= stop and step >= 1, found \"{}\"",
+                tok.raw
+            ),
+        )
+    };
+    let (span, step) = match tok.raw.split_once('/') {
+        Some((span, step)) => (span, step),
+        None => (tok.raw.as_str(), "1"),
+    };
+    let Some((a, b)) = span.split_once('-') else {
+        return bad();
+    };
+    let num = |x: &str| -> Option<u64> {
+        if x.is_empty() || !x.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        x.parse::<u32>().ok().map(u64::from)
+    };
+    match (num(a), num(b), num(step)) {
+        (Some(a), Some(b), Some(step)) if !tok.quoted && a <= b && step >= 1 => Ok((a, b, step)),
+        _ => bad(),
+    }
+}
+
+/// One `$GENERATE` template token with `$` replaced by `value` (raw text, for the tokenizer).
+fn substitute(tok: &Token, value: u64) -> Result<String, ZoneError> {
+    let bad = |why: &str| err(tok.line, format!("$GENERATE: {why} in \"{}\"", tok.raw));
+    let mut out = String::new();
+    let mut chars = tok.raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                // `\$` is a literal `$`; other escapes are left for the tokenizer.
+                Some('$') => out.push('$'),
+                Some(n) => {
+                    out.push('\\');
+                    out.push(n);
+                }
+                None => out.push('\\'),
+            },
+            '$' if chars.peek() == Some(&'$') => {
+                chars.next();
+                out.push('$');
+            }
+            '$' if chars.peek() == Some(&'{') => {
+                chars.next();
+                let mut spec = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(x) if spec.len() < 32 => spec.push(x),
+                        _ => return bad("a \"${\" without its \"}\""),
+                    }
+                }
+                let mut parts = spec.split(',');
+                let offset = match parts.next().map(str::trim) {
+                    None | Some("") => 0i64,
+                    Some(o) => match o.parse::<i64>() {
+                        Ok(o) if o.abs() <= i64::from(u32::MAX) => o,
+                        _ => return bad("an offset that is not a number"),
+                    },
+                };
+                let width = match parts.next().map(str::trim) {
+                    None | Some("") => 0usize,
+                    Some(w) => match w.parse::<usize>() {
+                        Ok(w) if w <= 255 => w,
+                        _ => return bad("a width that is not a number from 0 to 255"),
+                    },
+                };
+                let base = match parts.next().map(str::trim) {
+                    None | Some("") => 'd',
+                    Some(b) if b.len() == 1 && "doxXnN".contains(b) => {
+                        b.chars().next().unwrap_or('d')
+                    }
+                    Some(_) => return bad("a base that is not d, o, x, X, n or N"),
+                };
+                if parts.next().is_some() {
+                    return bad("more than three ${offset,width,base} fields");
+                }
+                let Ok(v) = u64::try_from(i64::try_from(value).unwrap_or(i64::MAX) + offset) else {
+                    return bad("an offset that makes the value negative");
+                };
+                out.push_str(&format_value(v, width, base));
+            }
+            '$' => out.push_str(&value.to_string()),
+            c => out.push(c),
         }
     }
-    Ok(records)
+    Ok(out)
+}
+
+/// A `$GENERATE` value in a base, zero-padded to `width`. Nibble mode (`n`, `N`) writes the
+/// hexadecimal digits lowest first, one label each, the width counting the dots (as BIND).
+fn format_value(v: u64, width: usize, base: char) -> String {
+    match base {
+        'o' => format!("{v:0width$o}"),
+        'x' => format!("{v:0width$x}"),
+        'X' => format!("{v:0width$X}"),
+        'n' | 'N' => {
+            let mut out = String::new();
+            let mut value = v;
+            let mut width = width;
+            loop {
+                let digit = format!("{:x}", value & 0xf);
+                out.push_str(&if base == 'N' {
+                    digit.to_ascii_uppercase()
+                } else {
+                    digit
+                });
+                value >>= 4;
+                width = width.saturating_sub(1);
+                if width > 0 || value != 0 {
+                    out.push('.');
+                    width = width.saturating_sub(1);
+                }
+                if value == 0 && width == 0 {
+                    break;
+                }
+            }
+            out
+        }
+        _ => format!("{v:0width$}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,9 +848,11 @@ fn parse_name(tok: &Token, origin: Option<&str>, what: &str) -> Result<String, Z
     Ok(out)
 }
 
-/// Appends one decoded label in canonical presentation form: ASCII lower-cased; bytes that
-/// cannot stand for themselves in a name (`.`, `\`, white space, controls, invalid UTF-8)
-/// written as `\DDD` or `\.`.
+/// Appends one decoded label in the form the evaluators query it: ASCII lower-cased, every
+/// escape decoded (`\037` is `%`, `\032` a space: an SPF macro expansion such as `%_` yields
+/// the raw character, RFC 7208 §7.3, and must find the record). Only bytes that cannot stand
+/// for themselves in a dotted `&str` name stay escaped: `.` and `\` inside a label (`\.`,
+/// `\\`), control characters and invalid UTF-8 (`\DDD`; no query name can contain them).
 fn present_label(label: &[u8], out: &mut String) {
     for chunk in label.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -457,7 +861,7 @@ fn present_label(label: &[u8], out: &mut String) {
                     out.push('\\');
                     out.push(c);
                 }
-                c if c.is_ascii_control() || c == ' ' => {
+                c if c.is_ascii_control() => {
                     out.push_str(&format!("\\{:03}", c as u32));
                 }
                 c => out.push(c.to_ascii_lowercase()),
@@ -507,6 +911,8 @@ struct State {
     /// The last TTL written on a record (RFC 1035 §5.1: an omitted TTL is the last one stated).
     last_ttl: Option<u32>,
     last_owner: Option<String>,
+    /// Records made by `$GENERATE` so far (bounded by [`MAX_GENERATED_TOTAL`]).
+    generated: usize,
 }
 
 /// Record types accepted as [`RData::Other`]: the IANA registry's mnemonics, so that a typo
@@ -700,18 +1106,15 @@ impl State {
                 self.default_ttl = Some(parse_ttl(arg, "a TTL after $TTL")?);
                 Ok(())
             }
+            // Handled by `State::entries` (they produce records); reached only without a file.
             "$INCLUDE" => err(
                 e.line,
-                "$INCLUDE is not supported: paste the included file's records into this file",
-            ),
-            "$GENERATE" => err(
-                e.line,
-                "$GENERATE is not supported: expand the generated records in the file",
+                "$INCLUDE needs a zone file to be relative to (read the zone with --zone FILE)",
             ),
             _ => err(
                 e.line,
                 format!(
-                    "unknown directive \"{}\" (expected $ORIGIN, $TTL or a record)",
+                    "unknown directive \"{}\" (expected $ORIGIN, $TTL, $INCLUDE, $GENERATE or a record)",
                     first.raw
                 ),
             ),
@@ -1199,8 +1602,23 @@ mod tests {
     fn escapes_in_names() {
         let recs = parse("$TTL 5\n\\065b\\.c A 192.0.2.1\nx\\032y CNAME T\\097rget.Other.\n");
         assert_eq!(recs[0].name, "ab\\.c.example.com");
-        assert_eq!(recs[1].name, "x\\032y.example.com");
+        assert_eq!(recs[1].name, "x y.example.com");
         assert_eq!(recs[1].data, RData::Cname("target.other".into()));
+    }
+
+    /// openspf `macro-mania-in-domain`: the owner name the record's
+    /// `a:macro%%percent%_%_space%-url-space.example.com` expands to.
+    #[test]
+    fn escaped_owner_matches_macro_expansion() {
+        let recs = parse_zone(
+            "macro\\037percent\\032\\032space\\03720url-space.example.com. 300 A 1.2.3.4\n\
+             tab\\009x.example.com. 300 A 1.2.3.4\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(recs[0].name, "macro%percent  space%20url-space.example.com");
+        // A control character cannot be in a query name: it stays escaped.
+        assert_eq!(recs[1].name, "tab\\009x.example.com");
     }
 
     #[test]
@@ -1305,11 +1723,23 @@ mod tests {
             ("$TTL 5\na TXT \"open\n", 2, "unterminated quoted string"),
             ("$TTL 5\na TXT ( \"x\"\n\n\"y\"\n", 2, "unterminated '('"),
             ("$TTL 5\na TXT \"x\" )\n", 2, "')' without a matching '('"),
-            ("$INCLUDE other.zone\n", 1, "$INCLUDE is not supported"),
+            ("$INCLUDE other.zone\n", 1, "$INCLUDE needs a zone file"),
+            ("$TTL 5\n$GENERATE 2-1 x A 1.2.3.4\n", 2, "start <= stop"),
+            ("$GENERATE 1-2/0 x A 1.2.3.4\n", 1, "step >= 1"),
             (
-                "$GENERATE 1-2 x A 1.2.3.4\n",
+                "$GENERATE 1-x x A 1.2.3.4\n",
                 1,
-                "$GENERATE is not supported",
+                "expected a $GENERATE range",
+            ),
+            ("$GENERATE 0-65536 x A 1.2.3.4\n", 1, "the limit is 65536"),
+            ("$GENERATE 1-2 x A\n", 1, "expected $GENERATE range lhs"),
+            ("$GENERATE 1-2 x-${1 A 1.2.3.4\n", 1, "without its \"}\""),
+            ("$GENERATE 1-2 x-${0,3,q} A 1.2.3.4\n", 1, "a base"),
+            ("$GENERATE 1-2 x-${-5} A 1.2.3.4\n", 1, "negative"),
+            (
+                "$TTL 5\n\n$GENERATE 1-300 x A 192.0.2.$\n",
+                3,
+                "expected an IPv4 address",
             ),
             ("$FOO\n", 1, "unknown directive"),
             ("$ORIGIN\n", 1, "expected one domain name after $ORIGIN"),
@@ -1473,5 +1903,162 @@ mod tests {
         let recs = parse_zone("$ORIGIN .\n$TTL 5\nexample A 192.0.2.1\n@ TXT x\n", None).unwrap();
         assert_eq!(recs[0].name, "example");
         assert_eq!(recs[1].name, "");
+    }
+    #[test]
+    fn generate_bind_syntax() {
+        let recs = parse("$TTL 5\n$GENERATE 1-7/2 host-$ A 192.0.2.$\n");
+        let got: Vec<(String, RData)> = recs
+            .iter()
+            .map(|r| (r.name.clone(), r.data.clone()))
+            .collect();
+        let want: Vec<(String, RData)> = [1, 3, 5, 7]
+            .iter()
+            .map(|i| {
+                (
+                    format!("host-{i}.example.com"),
+                    RData::A(format!("192.0.2.{i}").parse().unwrap()),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+        // Modifiers: offset, width, base (BIND's examples), literal dollars, TTL and class.
+        let recs = parse(
+            "$GENERATE 10-11 ${-10,3,d}.${0,4,x}.${0,0,X}.${0,0,o}.\\$$$ 60 IN CNAME t-${1}\n\
+             $GENERATE 255-255 ${0,0,n} PTR ${0,5,N}.rev.\n\
+             $GENERATE 1-1 ${0,4,n} TXT \"v=$\"\n",
+        );
+        assert_eq!(
+            recs[0].name,
+            "000.000a.A.12.$$.example.com".to_ascii_lowercase()
+        );
+        assert_eq!(recs[0].ttl, 60);
+        assert_eq!(recs[0].data, RData::Cname("t-11.example.com".into()));
+        assert_eq!(recs[1].name, "001.000b.b.13.$$.example.com");
+        assert_eq!(recs[2].name, "f.f.example.com");
+        assert_eq!(recs[2].data, RData::Ptr("f.f.0.rev".into()));
+        // Nibble width counts the dots: width 4 is "1.0." — an absolute name, as in BIND.
+        assert_eq!(recs[3].name, "1.0");
+        assert_eq!(recs[3].data, txt(&[b"v=1"]));
+    }
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("spfcheck-zone-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn include_relative_with_origin_and_errors() {
+        let dir = temp_dir("include");
+        std::fs::write(
+            dir.join("main.zone"),
+            "$ORIGIN example.\n$TTL 5\n@ TXT \"top\"\n$INCLUDE sub/part.zone\n\
+             $INCLUDE sub/part.zone other.example.\nafter A 192.0.2.1\n",
+        )
+        .unwrap();
+        // Relative to the including file's directory (sub/), not the working directory.
+        std::fs::write(
+            dir.join("sub/part.zone"),
+            "www A 192.0.2.2\n$INCLUDE leaf.zone\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("sub/leaf.zone"),
+            "$ORIGIN changed.\nleaf TXT \"x\"\n",
+        )
+        .unwrap();
+        let recs = parse_zone_file(&dir.join("main.zone")).unwrap();
+        let names: Vec<&str> = recs.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "example",
+                "www.example",
+                "leaf.changed",
+                "www.other.example",
+                "leaf.changed",
+                // The included file's $ORIGIN does not change the parent's.
+                "after.example"
+            ]
+        );
+        // An error inside an included file names that file and line.
+        std::fs::write(dir.join("sub/leaf.zone"), "\nleaf A 1.2.3\n").unwrap();
+        let e = parse_zone_file(&dir.join("main.zone")).unwrap_err();
+        let leaf = dir.join("sub/leaf.zone");
+        assert_eq!(e.file.as_deref(), Some(leaf.to_string_lossy().as_ref()));
+        assert_eq!(e.line, 2);
+        assert!(
+            e.to_string()
+                .ends_with("leaf.zone:2: expected an IPv4 address after A, found \"1.2.3\""),
+            "{e}"
+        );
+        // A missing included file: the including file's line.
+        std::fs::write(dir.join("sub/part.zone"), "$INCLUDE missing.zone\n").unwrap();
+        let e = parse_zone_file(&dir.join("main.zone")).unwrap_err();
+        assert!(
+            e.file.as_deref().is_some_and(|f| f.ends_with("part.zone")),
+            "{e}"
+        );
+        assert_eq!(e.line, 1);
+        assert!(e.message.contains("missing.zone: cannot read"), "{e}");
+        // Loops are refused.
+        std::fs::write(dir.join("sub/part.zone"), "$INCLUDE ../main.zone\n").unwrap();
+        let e = parse_zone_file(&dir.join("main.zone")).unwrap_err();
+        assert!(e.message.contains("include loop"), "{e}");
+        std::fs::write(dir.join("self.zone"), "$INCLUDE self.zone\n").unwrap();
+        let e = parse_zone_file(&dir.join("self.zone")).unwrap_err();
+        assert!(e.message.contains("include loop"), "{e}");
+        // Depth is bounded: a chain of distinct files.
+        for i in 0..20 {
+            std::fs::write(
+                dir.join(format!("d{i}.zone")),
+                format!("$INCLUDE d{}.zone\n", i + 1),
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.join("d20.zone"), "").unwrap();
+        let e = parse_zone_file(&dir.join("d0.zone")).unwrap_err();
+        assert!(e.message.contains("nested more than 8 deep"), "{e}");
+        // Including a directory or a device is refused like reading one.
+        std::fs::write(dir.join("dir.zone"), "$INCLUDE sub\n").unwrap();
+        let e = parse_zone_file(&dir.join("dir.zone")).unwrap_err();
+        assert!(e.message.contains("is a directory"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn file_reads_are_bounded() {
+        let dir = temp_dir("bounded");
+        let e = parse_zone_file(&dir).unwrap_err();
+        assert_eq!(e.line, 0);
+        assert!(
+            e.to_string().ends_with(": is a directory, not a zone file"),
+            "{e}"
+        );
+        #[cfg(unix)]
+        {
+            let e = parse_zone_file(Path::new("/dev/zero")).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "/dev/zero: is not a regular file (a device, FIFO or socket): give a zone file"
+            );
+        }
+        let big = dir.join("big.zone");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_ZONE_BYTES + 1).unwrap();
+        let e = parse_zone_file(&big).unwrap_err();
+        assert!(e.message.starts_with("too large"), "{e}");
+        // Two includes of a file of 10 MiB: over the budget together.
+        let half = dir.join("half.zone");
+        std::fs::write(&half, " ".repeat(10 * 1024 * 1024)).unwrap();
+        std::fs::write(
+            dir.join("twice.zone"),
+            "$INCLUDE half.zone\n$INCLUDE half.zone\n",
+        )
+        .unwrap();
+        let e = parse_zone_file(&dir.join("twice.zone")).unwrap_err();
+        assert!(e.message.contains("too large"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

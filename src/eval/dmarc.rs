@@ -284,7 +284,7 @@ pub fn tree_walk_names(start: &str) -> Vec<String> {
     let x = labels.len();
     let mut n = if x >= 8 { 7 } else { x.saturating_sub(1) };
     while n >= 1 && names.len() < MAX_TREE_WALK_QUERIES {
-        names.push(labels[x - n..].join("."));
+        names.push(labels.get(x - n..).unwrap_or_default().join("."));
         n -= 1;
     }
     names
@@ -297,7 +297,10 @@ fn one_label_below(start: &str, name: &str) -> String {
     if n > start_labels.len() {
         return start.to_string();
     }
-    start_labels[start_labels.len() - n..].join(".")
+    start_labels
+        .get(start_labels.len() - n..)
+        .unwrap_or_default()
+        .join(".")
 }
 
 impl Evaluator {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::dns::recorder::Recorder;
-use crate::dns::{Answer, RType, Resolver};
+use crate::dns::{Answer, RType, Resolver, query_name};
 use crate::eval::trace::{Event, Node, QueryOutcome};
 
 /// A recorded, deadline-bounded view of a resolver for one evaluation.
@@ -42,6 +42,9 @@ impl Lookup {
     /// One query through the recorder, bounded by the overall deadline; the query and its
     /// answer are added to `node`. After the deadline nothing more is sent.
     pub async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
+        // One name on the wire, in zone data and in the trace (RFC 8616 §4: A-labels).
+        let name = query_name(name);
+        let name = name.as_str();
         let already_hit = self.deadline_hit || self.deadline.is_some_and(|d| d <= Instant::now());
         let answer = match self.deadline {
             Some(_) if already_hit => {

@@ -668,6 +668,9 @@ impl<'r> Evaluator<'r> {
         domain: &str,
         node: &mut Node,
     ) -> Result<String, Match> {
+        if let Some(m) = self.eai_no_match(spec) {
+            return Err(m);
+        }
         let target = self.target(spec, domain, node).await.map_err(Match::Perm)?;
         match check_domain_syntax(&target) {
             Ok(()) => Ok(target),
@@ -675,6 +678,17 @@ impl<'r> Evaluator<'r> {
                 "target {target:?} is not a valid domain: {why}"
             ))),
         }
+    }
+
+    /// RFC 8616 §4: with a non-ASCII local-part, "terms that include %{s} or %{l} do not match
+    /// anything" (no DNS label can carry it); no query is sent for them.
+    fn eai_no_match(&self, spec: Option<&MacroString>) -> Option<Match> {
+        let local = self.req.sender.rsplit_once('@').map_or("", |(l, _)| l);
+        (spec.is_some_and(MacroString::uses_local_part) && !local.is_ascii()).then(|| {
+            Match::No(format!(
+                "the local-part {local:?} is not ASCII: a term using %{{s}} or %{{l}} matches nothing (RFC 8616 §4)"
+            ))
+        })
     }
 
     /// Evaluates one mechanism (RFC 7208 §5).
@@ -696,6 +710,9 @@ impl<'r> Evaluator<'r> {
             },
             // RFC 7208 §5.2
             Mechanism::Include(spec) => {
+                if let Some(m) = self.eai_no_match(Some(spec)) {
+                    return m;
+                }
                 let target = match self.target(Some(spec), domain, node).await {
                     Ok(t) => t,
                     Err(e) => return Match::Perm(e),
@@ -739,6 +756,9 @@ impl<'r> Evaluator<'r> {
             }
             // RFC 7208 §5.5
             Mechanism::Ptr(spec) => {
+                if let Some(m) = self.eai_no_match(spec.as_ref()) {
+                    return m;
+                }
                 let target = match self.target(spec.as_ref(), domain, node).await {
                     Ok(t) => t,
                     Err(e) => return Match::Perm(e),
@@ -1081,11 +1101,16 @@ fn over_limit(
 }
 
 /// RFC 7208 §4.3 domain checks on a name whose one trailing dot (if any) is already removed:
-/// labels of 1..=63 octets, at least two labels, at most 253 octets.
+/// labels of 1..=63 octets, at least two labels, at most 253 octets, not an address literal.
 pub fn check_domain_syntax(domain: &str) -> Result<(), String> {
     let d = domain;
     if d.is_empty() {
         return Err("empty name".into());
+    }
+    // RFC 7208 §2.3: a HELO may be an address literal (RFC 5321 §4.1.3), which is no domain
+    // name; it is not looked up.
+    if d.starts_with('[') && d.ends_with(']') {
+        return Err("an address literal, not a domain name (RFC 5321 §4.1.3)".into());
     }
     if d.len() > 253 {
         return Err(format!("{} octets long (at most 253)", d.len()));
@@ -1156,6 +1181,8 @@ mod tests {
         // The caller removes one trailing dot; a dot left over is an empty label.
         assert!(check_domain_syntax("example.com.").is_err());
         assert!(check_domain_syntax("localhost").is_err());
+        assert!(check_domain_syntax("[1.2.3.5]").is_err());
+        assert!(check_domain_syntax("[ipv6:2001:db8::1]").is_err());
         assert!(check_domain_syntax("a..example").is_err());
         assert!(check_domain_syntax(&format!("{}.com", "a".repeat(64))).is_err());
     }

@@ -196,6 +196,13 @@ impl MacroString {
             .any(|p| matches!(p, MacroPart::Macro(m) if m.letter == MacroLetter::P))
     }
 
+    /// True if the string expands the sender's local-part: `%{s}` or `%{l}` (RFC 8616 §4).
+    pub fn uses_local_part(&self) -> bool {
+        self.parts.iter().any(|p| {
+            matches!(p, MacroPart::Macro(m) if matches!(m.letter, MacroLetter::S | MacroLetter::L))
+        })
+    }
+
     /// True if the string contains any macro expansion.
     pub fn has_macros(&self) -> bool {
         self.parts.iter().any(|p| matches!(p, MacroPart::Macro(_)))
@@ -1886,8 +1893,8 @@ mod tests {
         for file in ["rfc7208-tests.yml", "rfc4408-tests.yml"] {
             let path = format!("{}/testdata/spf/{file}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
-            for doc in serde_yaml::Deserializer::from_str(&text) {
-                let v = serde_yaml::Value::deserialize(doc).unwrap();
+            for doc in serde_yaml_ng::Deserializer::from_str(&text) {
+                let v = serde_yaml_ng::Value::deserialize(doc).unwrap();
                 let Some(zones) = v.get("zonedata").and_then(|z| z.as_mapping()) else {
                     continue;
                 };
@@ -1896,8 +1903,8 @@ mod tests {
                         let Some(m) = rr.as_mapping() else { continue };
                         for key in ["SPF", "TXT"] {
                             match m.get(key) {
-                                Some(serde_yaml::Value::String(s)) => out.push(s.clone()),
-                                Some(serde_yaml::Value::Sequence(parts)) => out.push(
+                                Some(serde_yaml_ng::Value::String(s)) => out.push(s.clone()),
+                                Some(serde_yaml_ng::Value::Sequence(parts)) => out.push(
                                     parts.iter().filter_map(|p| p.as_str()).collect::<String>(),
                                 ),
                                 _ => {}
