@@ -557,3 +557,31 @@ fn the_command_line_asks_each_name_once_and_marks_repeats_cached() {
     assert_eq!(qs[1]["cached"], true, "{}", qs[1]);
     assert_eq!(dns.count("h.example.com", "A"), 1);
 }
+
+#[test]
+fn a_silent_first_server_does_not_cost_a_timeout() {
+    let silent = crate::common::SilentDns::start();
+    let good = TestDns::start(vec![
+        rec("example.com", txt(&["v=spf1 ip4:192.0.2.1 -all"])),
+        rec("_dmarc.example.com", txt(&["v=DMARC1; p=reject"])),
+    ]);
+    let (s, g) = (silent.addr().to_string(), good.addr().to_string());
+    let out = run(&[
+        "--nameserver",
+        &s,
+        "--nameserver",
+        &g,
+        "--timeout",
+        "3",
+        "--json",
+        "example.com",
+        "192.0.2.1",
+    ]);
+    eprintln!("silent first server, 3 s timeout: {:?}", out.elapsed);
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.elapsed < Duration::from_millis(1500),
+        "took {:?}: the second server waited for the first to time out",
+        out.elapsed
+    );
+}

@@ -228,31 +228,29 @@ impl HickoryResolver {
         // resolvers do; if none does, the first of them is the answer.
         let mut rcode_answers: Vec<(SocketAddr, Message)> = Vec::new();
         for _ in 0..ATTEMPTS {
-            for &server in &self.servers {
-                // A refused port or an unreachable network does not heal within a retry, and a
-                // server that answered is not asked again.
-                if failures
-                    .iter()
-                    .any(|(s, f)| *s == server && !matches!(f, Failure::Timeout))
-                    || rcode_answers.iter().any(|(s, _)| *s == server)
-                {
-                    continue;
-                }
-                let result = match self.udp(server, &bytes, &expect, ignored).await {
-                    Ok(msg) if msg.metadata.truncation => self.tcp(server, &bytes, &expect).await,
-                    other => other,
-                };
-                match result {
-                    Ok(msg)
-                        if matches!(
-                            msg.metadata.response_code,
-                            ResponseCode::NoError | ResponseCode::NXDomain
-                        ) =>
-                    {
-                        return Ok(msg);
+            // A refused port or an unreachable network does not heal within a retry, and a
+            // server that answered is not asked again.
+            let servers: Vec<SocketAddr> = self
+                .servers
+                .iter()
+                .copied()
+                .filter(|server| {
+                    !failures
+                        .iter()
+                        .any(|(s, f)| s == server && !matches!(f, Failure::Timeout))
+                        && !rcode_answers.iter().any(|(s, _)| s == server)
+                })
+                .collect();
+            // Two servers at a time, so a silent first server does not cost a whole timeout
+            // before the second is asked.
+            for pair in servers.chunks(2) {
+                for (server, result, seen) in self.ask_pair(pair, &bytes, &expect).await {
+                    ignored.merge(seen);
+                    match result {
+                        Ok(msg) if is_answer(&msg) => return Ok(msg),
+                        Ok(msg) => rcode_answers.push((server, msg)),
+                        Err(f) => failures.push((server, f)),
                     }
-                    Ok(msg) => rcode_answers.push((server, msg)),
-                    Err(f) => failures.push((server, f)),
                 }
             }
         }
@@ -260,6 +258,60 @@ impl HickoryResolver {
             return Ok(msg);
         }
         Err(self.failure(failures))
+    }
+
+    /// One try with each of one or two servers, concurrently: every result, in the order they
+    /// came, up to the first real answer (the other try is then abandoned).
+    async fn ask_pair(
+        &self,
+        pair: &[SocketAddr],
+        bytes: &[u8],
+        expect: &Expected<'_>,
+    ) -> Vec<(SocketAddr, Result<Message, Failure>, Ignored)> {
+        match pair {
+            [a] => {
+                let (r, seen) = self.ask(*a, bytes, expect).await;
+                vec![(*a, r, seen)]
+            }
+            [a, b, ..] => {
+                let fa = self.ask(*a, bytes, expect);
+                let fb = self.ask(*b, bytes, expect);
+                tokio::pin!(fa, fb);
+                tokio::select! {
+                    (r, seen) = &mut fa => {
+                        if r.as_ref().is_ok_and(is_answer) {
+                            return vec![(*a, r, seen)];
+                        }
+                        let (r2, seen2) = fb.await;
+                        vec![(*a, r, seen), (*b, r2, seen2)]
+                    }
+                    (r, seen) = &mut fb => {
+                        if r.as_ref().is_ok_and(is_answer) {
+                            return vec![(*b, r, seen)];
+                        }
+                        let (r2, seen2) = fa.await;
+                        vec![(*b, r, seen), (*a, r2, seen2)]
+                    }
+                }
+            }
+            [] => Vec::new(),
+        }
+    }
+
+    /// One try with one server: UDP, then TCP if the answer came truncated; with the datagrams
+    /// ignored on the way.
+    async fn ask(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        expect: &Expected<'_>,
+    ) -> (Result<Message, Failure>, Ignored) {
+        let mut seen = Ignored::default();
+        let result = match self.udp(server, bytes, expect, &mut seen).await {
+            Ok(msg) if msg.metadata.truncation => self.tcp(server, bytes, expect).await,
+            other => other,
+        };
+        (result, seen)
     }
 
     /// The failure of a whole exchange: a timeout if every try timed out, else an error
@@ -430,6 +482,12 @@ impl Ignored {
         *self.counts.entry((server, why)).or_default() += 1;
     }
 
+    fn merge(&mut self, other: Ignored) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+    }
+
     /// "ignored 2 answers from 127.0.0.1:53 with a mismatched ID", or `None`.
     fn describe(&self) -> Option<String> {
         if self.counts.is_empty() {
@@ -484,6 +542,15 @@ impl Failure {
             Failure::Malformed(e) => e.clone(),
         }
     }
+}
+
+/// A real answer (NOERROR or NXDOMAIN), as opposed to an error RCODE another server may
+/// improve on.
+fn is_answer(msg: &Message) -> bool {
+    matches!(
+        msg.metadata.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    )
 }
 
 /// RFC 2308 §5: the negative TTL is the lesser of the SOA record's TTL and its MINIMUM.
