@@ -55,9 +55,20 @@ pub struct Verdict {
     pub reason: String,
 }
 
-/// Evaluates SPF, then DMARC over the SPF and DKIM results.
+/// Evaluates SPF and DMARC policy discovery concurrently (discovery does not depend on the SPF
+/// result), then DMARC over the SPF and DKIM results. One deadline, `spf.limits.deadline` from
+/// now, bounds the whole check (RFC 7208 §4.6.4), so a live check costs the longer of the two
+/// evaluations, not the sum.
 pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verdict {
-    let spf = spf::check_host(resolver.clone(), &req.spf).await;
+    let deadline = req
+        .spf
+        .limits
+        .deadline
+        .map(|d| tokio::time::Instant::now() + d);
+    let (spf, discovered) = tokio::join!(
+        spf::check_host_until(resolver.clone(), &req.spf, deadline),
+        dmarc::discover(resolver, &req.from_domain, req.mode, deadline)
+    );
     let dmarc_req = DmarcRequest {
         from_domain: req.from_domain.clone(),
         spf: SpfIdentity {
@@ -70,7 +81,7 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verd
         pct_sample: req.pct_sample,
         deadline: req.spf.limits.deadline,
     };
-    let dmarc = dmarc::evaluate(resolver, &dmarc_req).await;
+    let dmarc = discovered.evaluate(&dmarc_req).await;
     let outcome = match dmarc.result {
         DmarcResult::Pass => Outcome::Authenticated,
         DmarcResult::Fail => Outcome::NotAuthenticated,

@@ -15,7 +15,7 @@ use spfcheck::dns::overlay::{Overlay, ZoneData};
 use spfcheck::dns::zone::parse_zone;
 use spfcheck::dns::{Answer, RType, Resolver, normalize_name};
 use spfcheck::eval::spf::{Limits, SpfOutput, SpfRequest, SpfResult, check_host};
-use spfcheck::eval::trace::{Event, Node, TermOutcome};
+use spfcheck::eval::trace::{Event, Node, QueryOutcome, TermOutcome};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -93,7 +93,7 @@ impl Resolver for Counting {
 }
 
 /// Every DNS query event in the trace: (name, type, outcome).
-fn queries(trace: &Node) -> Vec<(String, RType, String)> {
+fn queries(trace: &Node) -> Vec<(String, RType, QueryOutcome)> {
     trace
         .walk()
         .into_iter()
@@ -103,7 +103,7 @@ fn queries(trace: &Node) -> Vec<(String, RType, String)> {
                 rtype,
                 outcome,
                 ..
-            } => Some((name.clone(), *rtype, outcome.clone())),
+            } => Some((name.clone(), *rtype, *outcome)),
             _ => None,
         })
         .collect()
@@ -1097,7 +1097,7 @@ async fn s5_7_exists_uses_a_for_ipv6() {
 // Rule 16 — RFC 7208 §4.6.4: the overall deadline
 // ---------------------------------------------------------------------------------------------
 
-const DEADLINE_OUTCOME: &str = "timeout (overall deadline exceeded)";
+const DEADLINE_OUTCOME: QueryOutcome = QueryOutcome::Timeout;
 
 /// Each query takes 300 ms; with a 1 s deadline the 4th query (a:h3) hits it: temperror at
 /// about 1 s, the trace shows that query, and nothing is asked afterwards.
@@ -1131,7 +1131,7 @@ h5 A 198.51.100.5
     );
     let h3 = term_node(&out.trace, "a:h3.example.com");
     assert!(h3.children.iter().any(|c| matches!(&c.event,
-        Event::Query { name, outcome, .. } if name == "h3.example.com" && outcome == DEADLINE_OUTCOME)));
+        Event::Query { name, outcome, .. } if name == "h3.example.com" && *outcome == DEADLINE_OUTCOME)));
     let made = vec![
         ("example.com".to_string(), RType::Txt),
         ("h1.example.com".to_string(), RType::A),

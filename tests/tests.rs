@@ -14,6 +14,7 @@ mod color;
 mod common;
 mod dmarc;
 mod dns_backend;
+mod dns_failures;
 mod dry_run;
 mod hostile;
 mod identities;

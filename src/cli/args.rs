@@ -158,8 +158,8 @@ pub struct Args {
     )]
     pub timeout: f64,
 
-    /// Deadline in seconds for each evaluation, SPF and then DMARC (0.1 to 600; RFC 7208
-    /// §4.6.4: at least 20).
+    /// Deadline in seconds for the whole check (0.1 to 600): SPF and DMARC run concurrently
+    /// within it (RFC 7208 §4.6.4: at least 20).
     #[arg(
         long,
         value_name = "SECS",

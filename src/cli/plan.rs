@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::dns::Resolver;
+use crate::dns::cache::Cache;
 use crate::dns::fault::{Faults, parse_fault_spec};
 use crate::dns::hickory::HickoryResolver;
 use crate::dns::normalize_name;
@@ -204,8 +205,10 @@ fn build_resolver(
                 .collect::<Result<Vec<_>, _>>()?;
             HickoryResolver::with_servers(&servers, timeout)
         };
+        // One cache for the check, right over live DNS: SPF and DMARC often ask the same
+        // names, and an answer repeated within a check is served (and marked `cached`) once.
         match live {
-            Ok(r) => Some(Arc::new(r)),
+            Ok(r) => Some(Arc::new(Cache::new(Arc::new(r)))),
             Err(e) => return err(format!("cannot set up DNS: {e}")),
         }
     };

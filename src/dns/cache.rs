@@ -3,23 +3,27 @@
 //! It exists because one evaluation repeats queries (SPF `include:`s shared between domains,
 //! `a`/`mx` mechanisms naming the same hosts, DMARC and SPF asking for the same names) and a
 //! batch run repeats them across messages: answering those from memory is faster and kinder to
-//! the servers. Only answers are cached — positive ones for their TTL, NXDOMAIN/NODATA for a
-//! negative TTL (RFC 2308) — never failures, which must be retried.
+//! the servers. Only answers are cached — positive ones for their TTL, NXDOMAIN/NODATA for the
+//! negative TTL of their SOA (RFC 2308 §5) — never failures, which must be retried.
+//! Concurrent misses for one (name, type) are coalesced: one query goes out, every caller gets
+//! its answer. Eviction is O(log n): an expiry index and an insertion-order index.
 //!
 //! Time comes from `std::time::Instant` here, which is fine: the cache is below the recorder,
 //! so nothing time-dependent reaches evaluation traces except the (remaining) TTLs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{Answer, RType, Resolver, normalize_name};
+use tokio::sync::OnceCell;
 
-/// Default TTL for NXDOMAIN/NODATA. RFC 2308 §5 takes it from the SOA MINIMUM of the
-/// authority section, which the [`Answer`] type does not carry; 5 minutes is a common value.
+use super::{Answer, RType, Resolver, Response, normalize_name};
+
+/// TTL for NXDOMAIN/NODATA when the answer carried no SOA (RFC 2308 §5 takes it from the SOA
+/// of the authority section; without one, 5 minutes is a common value).
 pub const DEFAULT_NEGATIVE_TTL: u32 = 300;
-/// Longest a positive answer is kept, whatever its TTL (one day, as common resolvers cap it).
+/// Longest an answer is kept, whatever its TTL (one day, as common resolvers cap it).
 pub const DEFAULT_MAX_TTL: u32 = 86_400;
 /// Default bound on the number of cached answers.
 pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -27,54 +31,78 @@ pub const DEFAULT_CAPACITY: usize = 10_000;
 type Key = (String, RType);
 
 struct Entry {
-    answer: Answer,
+    response: Response,
     expires: Instant,
     /// Insertion sequence number: the key of this entry in `State::order`.
     seq: u64,
 }
+
+/// One query in flight: every concurrent miss for its key waits on the same cell.
+type Flight = Arc<OnceCell<Response>>;
 
 #[derive(Default)]
 struct State {
     entries: HashMap<Key, Entry>,
     /// Insertion order, oldest first, for eviction.
     order: BTreeMap<u64, Key>,
+    /// Expiry order: (expires, seq), soonest first.
+    expiry: BTreeSet<(Instant, u64)>,
     next_seq: u64,
+    in_flight: HashMap<Key, Flight>,
 }
 
 impl State {
     fn remove(&mut self, key: &Key) {
         if let Some(e) = self.entries.remove(key) {
             self.order.remove(&e.seq);
+            self.expiry.remove(&(e.expires, e.seq));
         }
     }
 
-    /// Makes room for one entry: expired entries first, then the oldest.
+    /// Removes the entry with insertion number `seq`.
+    fn remove_seq(&mut self, seq: u64) {
+        if let Some(key) = self.order.get(&seq).cloned() {
+            self.remove(&key);
+        } else {
+            self.order.remove(&seq);
+        }
+    }
+
+    /// Makes room for one entry: an expired entry first, else the oldest; O(log n) each.
     fn make_room(&mut self, capacity: usize, now: Instant) {
-        if self.entries.len() < capacity {
-            return;
-        }
-        let expired: Vec<Key> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| e.expires <= now)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &expired {
-            self.remove(k);
-        }
         while self.entries.len() >= capacity {
-            let Some((_, key)) = self.order.pop_first() else {
-                break;
+            let victim = match self.expiry.first() {
+                Some(&(expires, seq)) if expires <= now => Some(seq),
+                _ => self.order.first_key_value().map(|(&seq, _)| seq),
             };
-            self.entries.remove(&key);
+            match victim {
+                Some(seq) => self.remove_seq(seq),
+                None => break,
+            }
         }
+    }
+
+    fn insert(&mut self, key: Key, response: Response, expires: Instant) {
+        self.remove(&key);
+        let seq = self.next_seq;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.order.insert(seq, key.clone());
+        self.expiry.insert((expires, seq));
+        self.entries.insert(
+            key,
+            Entry {
+                response,
+                expires,
+                seq,
+            },
+        );
     }
 }
 
 /// Counters of a [`Cache`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct CacheStats {
-    /// Queries answered from the cache.
+    /// Queries answered from the cache (stored answers and coalesced concurrent misses).
     pub hits: u64,
     /// Queries passed to the inner resolver.
     pub misses: u64,
@@ -109,13 +137,14 @@ impl Cache {
         }
     }
 
-    /// How long NXDOMAIN and NODATA answers are kept, in seconds (0: not cached).
+    /// How long NXDOMAIN and NODATA answers without an SOA are kept, in seconds (0: not
+    /// cached). Answers with an SOA use its negative TTL (RFC 2308 §5).
     pub fn with_negative_ttl(mut self, seconds: u32) -> Self {
         self.negative_ttl = seconds;
         self
     }
 
-    /// The longest a positive answer is kept, in seconds (TTLs above are capped).
+    /// The longest an answer is kept, in seconds (TTLs above are capped).
     pub fn with_max_ttl(mut self, seconds: u32) -> Self {
         self.max_ttl = seconds;
         self
@@ -150,22 +179,22 @@ impl Cache {
         }
     }
 
-    /// Forgets every cached answer (the counters are kept).
+    /// Forgets every cached answer (the counters are kept; queries in flight still finish).
     pub fn clear(&self) {
         let mut st = self.lock();
         st.entries.clear();
         st.order.clear();
+        st.expiry.clear();
     }
 
     /// The state, even if another thread panicked while holding the lock: every update leaves
-    /// it consistent enough (at worst an `order` entry without its answer, skipped on eviction).
+    /// it consistent enough (at worst an index entry without its answer, skipped on eviction).
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// A fresh cached answer, with its TTL lowered to the time it has left.
-    fn get(&self, key: &Key, now: Instant) -> Option<Answer> {
-        let mut st = self.lock();
+    fn get(st: &mut State, key: &Key, now: Instant) -> Option<Response> {
         if st.entries.get(key)?.expires <= now {
             st.remove(key);
             return None;
@@ -175,62 +204,93 @@ impl Cache {
         // Round up so a still-valid answer never claims TTL 0.
         let left =
             u32::try_from(left.as_secs() + u64::from(left.subsec_nanos() > 0)).unwrap_or(u32::MAX);
-        Some(match &entry.answer {
-            Answer::Records { data, ttl } => Answer::Records {
-                data: data.clone(),
-                ttl: (*ttl).min(left),
-            },
-            other => other.clone(),
-        })
+        let mut response = entry.response.clone();
+        match &mut response.answer {
+            Answer::Records { ttl, .. } => *ttl = (*ttl).min(left),
+            _ => response.negative_ttl = response.negative_ttl.map(|t| t.min(left)),
+        }
+        response.cached = true;
+        Some(response)
     }
 
     /// How long to keep an answer, or `None` for "do not cache".
-    fn lifetime(&self, answer: &Answer) -> Option<u32> {
-        let secs = match answer {
+    fn lifetime(&self, response: &Response) -> Option<u32> {
+        let secs = match &response.answer {
             Answer::Records { ttl, .. } => (*ttl).min(self.max_ttl),
-            // RFC 2308 §5: negative answers may be cached (NXDOMAIN §5, NODATA §5 too).
-            Answer::NxDomain | Answer::NoData => self.negative_ttl,
+            // RFC 2308 §5: negative answers are cached for the SOA's negative TTL.
+            Answer::NxDomain | Answer::NoData => response
+                .negative_ttl
+                .unwrap_or(self.negative_ttl)
+                .min(self.max_ttl),
             // RFC 2308 §7: server failures may be cached for at most 5 minutes; we do not
             // cache them at all so that each evaluation sees a fresh attempt.
             Answer::ServFail | Answer::Refused(_) | Answer::Timeout | Answer::Error(_) => 0,
         };
         (secs > 0).then_some(secs)
     }
+
+    /// Asks the inner resolver (once for all concurrent callers of `flight`) and stores the
+    /// answer, ending the flight in the same step so no caller falls between the two.
+    /// Returns the response and whether this caller sent the query.
+    async fn fly(&self, key: &Key, flight: &Flight, name: &str, rtype: RType) -> (Response, bool) {
+        let sent = std::sync::atomic::AtomicBool::new(false);
+        let response = flight
+            .get_or_init(|| async {
+                sent.store(true, Ordering::Relaxed);
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                let response = self.inner.query_detailed(name, rtype).await;
+                let now = (self.clock)();
+                let expires = self
+                    .lifetime(&response)
+                    .and_then(|secs| now.checked_add(Duration::from_secs(u64::from(secs))));
+                let mut st = self.lock();
+                if let Some(expires) = expires {
+                    st.make_room(self.capacity, now);
+                    st.insert(key.clone(), response.clone(), expires);
+                }
+                if st
+                    .in_flight
+                    .get(key)
+                    .is_some_and(|f| Arc::ptr_eq(f, flight))
+                {
+                    st.in_flight.remove(key);
+                }
+                response
+            })
+            .await
+            .clone();
+        (response, sent.load(Ordering::Relaxed))
+    }
 }
 
 #[async_trait::async_trait]
 impl Resolver for Cache {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
+        self.query_detailed(name, rtype).await.answer
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
         let key = (normalize_name(name), rtype);
-        let now = (self.clock)();
-        if let Some(hit) = self.get(&key, now) {
-            self.hits.fetch_add(1, Ordering::Relaxed);
-            return hit;
-        }
-        self.misses.fetch_add(1, Ordering::Relaxed);
-        // The lock is not held here: concurrent misses for one key both ask the inner resolver.
-        let answer = self.inner.query(name, rtype).await;
-        let now = (self.clock)();
-        let expires = self
-            .lifetime(&answer)
-            .and_then(|secs| now.checked_add(Duration::from_secs(u64::from(secs))));
-        if let Some(expires) = expires {
+        let flight = {
+            let now = (self.clock)();
             let mut st = self.lock();
-            st.remove(&key);
-            st.make_room(self.capacity, now);
-            let seq = st.next_seq;
-            st.next_seq = st.next_seq.wrapping_add(1);
-            st.order.insert(seq, key.clone());
-            st.entries.insert(
-                key,
-                Entry {
-                    answer: answer.clone(),
-                    expires,
-                    seq,
-                },
-            );
+            if let Some(hit) = Cache::get(&mut st, &key, now) {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return hit;
+            }
+            st.in_flight
+                .entry(key.clone())
+                .or_insert_with(|| Arc::new(OnceCell::new()))
+                .clone()
+        };
+        // If the caller that started the flight is cancelled, a waiting one takes it over
+        // (`OnceCell::get_or_init`), so no caller is left without an answer.
+        let (mut response, sent) = self.fly(&key, &flight, name, rtype).await;
+        if !sent {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            response.cached = true;
         }
-        answer
+        response
     }
 }
 
@@ -439,6 +499,85 @@ mod tests {
         }
         assert_eq!(fx.table.count("pos"), 1);
         assert_eq!(c.hits(), 8);
+    }
+
+    /// Answers after a pause, counting the queries.
+    struct Slow {
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Resolver for Slow {
+        async fn query(&self, _name: &str, _rtype: RType) -> Answer {
+            self.asked.fetch_add(1, Ordering::Relaxed);
+            // Long enough that the cancellation below lands while it is in flight.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            recs(60)
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_misses_share_one_query_even_if_the_first_caller_gives_up() {
+        let slow = Arc::new(Slow {
+            asked: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let c = Arc::new(Cache::new(slow.clone()));
+        // The first caller starts the query and is cancelled halfway.
+        let first = {
+            let c = c.clone();
+            tokio::spawn(async move { c.query("pos", RType::A).await })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        let waiters: Vec<_> = (0..10)
+            .map(|_| {
+                let c = c.clone();
+                tokio::spawn(async move { c.query_detailed("pos", RType::A).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        first.abort();
+        let mut sent = 0;
+        for w in waiters {
+            let r = w.await.unwrap();
+            assert_eq!(r.answer, recs(60));
+            sent += usize::from(!r.cached);
+        }
+        // The cancelled query was sent, then one waiter took over: two queries at most, and
+        // exactly one of the waiters sent its own.
+        assert_eq!(sent, 1);
+        assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
+        assert!(c.query_detailed("pos", RType::A).await.cached);
+        assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
+        assert!(c.lock().in_flight.is_empty());
+    }
+
+    #[tokio::test]
+    async fn negative_ttl_of_the_soa_is_used_and_capped() {
+        struct Soa;
+        #[async_trait::async_trait]
+        impl Resolver for Soa {
+            async fn query(&self, _name: &str, _rtype: RType) -> Answer {
+                Answer::NxDomain
+            }
+            async fn query_detailed(&self, _name: &str, _rtype: RType) -> Response {
+                let mut r = Response::new(Answer::NxDomain);
+                r.negative_ttl = Some(1000);
+                r
+            }
+        }
+        let fx = Fixture::new();
+        let now = fx.now.clone();
+        let c = Cache::new(Arc::new(Soa))
+            .with_negative_ttl(5)
+            .with_max_ttl(100)
+            .with_clock(Arc::new(move || *now.lock().unwrap()));
+        c.query("nx", RType::A).await;
+        fx.advance(99);
+        let hit = c.query_detailed("nx", RType::A).await;
+        assert!(hit.cached);
+        assert_eq!(hit.negative_ttl, Some(1));
+        fx.advance(1);
+        assert!(!c.query_detailed("nx", RType::A).await.cached);
     }
 
     #[tokio::test]

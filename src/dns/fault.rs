@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Answer, RType, Resolver, normalize_name};
+use super::{Answer, RType, Resolver, Response, normalize_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -193,6 +193,17 @@ impl Faults {
             .map(|&(_, _, kind)| kind)
     }
 
+    /// The fault a query gets, if any, counted as a hit of its rule (unfired rules are
+    /// reported).
+    fn fire(&self, name: &str, rtype: RType) -> Option<FaultKind> {
+        let i = self.rule_for(name, rtype)?;
+        let (_, _, kind) = self.rules.get(i)?;
+        if let Some(hits) = self.hits.get(i) {
+            hits.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(*kind)
+    }
+
     fn rule_for(&self, name: &str, rtype: RType) -> Option<usize> {
         let name = normalize_name(name);
         self.rules
@@ -204,13 +215,20 @@ impl Faults {
 #[async_trait::async_trait]
 impl Resolver for Faults {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        let rule = self.rule_for(name, rtype);
-        match rule.and_then(|i| Some((self.rules.get(i)?, self.hits.get(i)?))) {
-            Some(((_, _, kind), hits)) => {
-                hits.fetch_add(1, Ordering::Relaxed);
-                kind.answer()
-            }
+        match self.fire(name, rtype) {
+            Some(kind) => kind.answer(),
             None => self.inner.query(name, rtype).await,
+        }
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        match self.fire(name, rtype) {
+            Some(kind) => {
+                let mut response = Response::new(kind.answer());
+                response.detail = Some(format!("injected fault ({})", kind.as_str()));
+                response
+            }
+            None => self.inner.query_detailed(name, rtype).await,
         }
     }
 }

@@ -1,135 +1,572 @@
-//! Live DNS through hickory-resolver: the only backend that talks to the network.
+//! Live DNS: the only backend that talks to the network.
 //!
-//! It exists to turn hickory's `Result<Lookup, NetError>` into our typed [`Answer`], keeping
-//! NXDOMAIN, NODATA, SERVFAIL, other error rcodes and timeouts apart (SPF's void-lookup and
-//! temperror rules depend on that), and to configure hickory so that every query is really sent
-//! (no cache: `cache` and `recorder` wrap this backend and must see every answer), names are
-//! never completed with search domains, and truncated UDP answers are retried over TCP.
+//! Queries are hickory-proto messages sent over our own small UDP/TCP transport rather than
+//! through hickory-resolver, because a receiver-grade check must keep what a stub resolver
+//! throws away: the whole answer section (to tell a CNAME loop or an over-long chain, a
+//! temperror, from NODATA), the SOA of a negative answer (RFC 2308 §5 negative TTL), a closed
+//! port (ICMP port unreachable on a connected UDP socket: "connection refused", at once, not a
+//! timeout), and answers that were garbage or did not match the query (ignored, and said so).
+//! It turns all of that into our typed [`Answer`] plus a [`Response`] detail. Every query is
+//! really sent (no cache: `cache` and `recorder` wrap this backend), names are never completed
+//! with search domains, and truncated UDP answers are retried over TCP (RFC 7766 §5).
 
-use std::net::SocketAddr;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-use hickory_resolver::config::{
-    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
-    ServerOrderingStrategy,
-};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::net::{DnsError, NetError, NoRecords};
-use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::op::{Edns, Message, MessageType, Query, ResponseCode};
 use hickory_resolver::proto::rr::{Label, Name, RData as HRData, RecordType};
-use hickory_resolver::{Resolver as HResolver, TokioResolver};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tokio::time::{Instant, timeout_at};
 
-use super::{Answer, RData, RType, Resolver, normalize_name, query_name};
+use super::{Answer, RData, RType, Resolver, Response, normalize_name, query_name};
 
-/// Retries after a failed attempt (hickory's `attempts`): one retry, so a silent server costs
-/// about `timeout × 2`.
-const ATTEMPTS: usize = 1;
+/// Tries per server (one retry), so a silent server costs about `timeout × 2`.
+const ATTEMPTS: usize = 2;
 
-/// A [`Resolver`] sending real queries through hickory-resolver.
+/// CNAME hops followed before the chain counts as broken, as the zone overlay does (a loop or
+/// a longer chain is a temperror, never NODATA).
+pub const MAX_CNAME_HOPS: usize = 8;
+
+/// The EDNS(0) UDP payload size advertised (the DNS Flag Day 2020 value); larger answers come
+/// truncated and are asked again over TCP.
+const UDP_PAYLOAD: u16 = 1232;
+
+/// After this many ignored datagrams for one query the rest are not read (a flood).
+const MAX_IGNORED: usize = 100;
+
+/// A [`Resolver`] sending real queries to the given servers.
 pub struct HickoryResolver {
-    inner: TokioResolver,
+    servers: Vec<SocketAddr>,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for HickoryResolver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HickoryResolver").finish_non_exhaustive()
+        f.debug_struct("HickoryResolver")
+            .field("servers", &self.servers)
+            .field("timeout", &self.timeout)
+            .finish()
     }
-}
-
-/// The options shared by both constructors: no cache, no hosts file, no name completion.
-fn tune(opts: &mut ResolverOpts, timeout: Duration) {
-    opts.timeout = timeout;
-    opts.attempts = ATTEMPTS;
-    opts.cache_size = 0;
-    opts.edns0 = true;
-    opts.use_hosts_file = ResolveHosts::Never;
-    opts.ndots = 0;
-    opts.preserve_intermediates = true;
-    opts.try_tcp_on_error = true;
-    opts.server_ordering_strategy = ServerOrderingStrategy::UserProvidedOrder;
-    opts.case_randomization = false;
-    // Ask the first two servers in parallel: hickory's pool gives a whole pass over the servers
-    // only `timeout`, so asking one at a time would never reach the second server when the
-    // first is silent (the retry starts again from the first).
-    opts.num_concurrent_reqs = 2;
 }
 
 impl HickoryResolver {
     /// Servers from the system configuration (/etc/resolv.conf on Unix); its search domains are
     /// never used (every query name is made absolute).
     pub fn system(timeout: Duration) -> Result<Self, String> {
-        let (config, mut opts) = hickory_resolver::system_conf::read_system_conf()
+        let (config, _) = hickory_resolver::system_conf::read_system_conf()
             .map_err(|e| format!("cannot read the system DNS configuration: {e}"))?;
-        if config.name_servers().is_empty() {
+        let mut servers = Vec::new();
+        for ns in config.name_servers() {
+            let port = ns.connections.first().map_or(53, |c| c.port);
+            let addr = SocketAddr::new(ns.ip, port);
+            if !servers.contains(&addr) {
+                servers.push(addr);
+            }
+        }
+        if servers.is_empty() {
             return Err("the system DNS configuration names no servers".into());
         }
-        tune(&mut opts, timeout);
-        // Keep the servers, drop domain and search list.
-        let config = ResolverConfig::from_name_servers(config.name_servers().to_vec());
-        Self::build(config, opts)
+        Self::with_servers(&servers, timeout)
     }
 
-    /// Explicit servers, each reached over UDP with TCP fallback on truncation, tried in the
-    /// given order; no cache.
+    /// Explicit servers, each reached over UDP with TCP on truncation, tried in the given
+    /// order; no cache.
     pub fn with_servers(servers: &[SocketAddr], timeout: Duration) -> Result<Self, String> {
         if servers.is_empty() {
             return Err("no DNS servers given".into());
         }
-        let name_servers = servers
-            .iter()
-            .map(|addr| {
-                let mut udp = ConnectionConfig::udp();
-                udp.port = addr.port();
-                let mut tcp = ConnectionConfig::tcp();
-                tcp.port = addr.port();
-                NameServerConfig::new(addr.ip(), true, vec![udp, tcp])
-            })
-            .collect();
-        let mut opts = ResolverOpts::default();
-        tune(&mut opts, timeout);
-        Self::build(ResolverConfig::from_name_servers(name_servers), opts)
-    }
-
-    fn build(config: ResolverConfig, opts: ResolverOpts) -> Result<Self, String> {
-        let inner = HResolver::builder_with_config(config, TokioRuntimeProvider::default())
-            .with_options(opts)
-            .build()
-            .map_err(|e| format!("cannot build the DNS resolver: {e}"))?;
-        Ok(HickoryResolver { inner })
+        Ok(HickoryResolver {
+            servers: servers.to_vec(),
+            timeout,
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl Resolver for HickoryResolver {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
+        self.query_detailed(name, rtype).await.answer
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        // The name the overlay and the trace use too (RFC 8616 §4: A-labels).
+        let name = query_name(name);
+        let name = name.as_str();
         let qname = match absolute_name(name) {
             Ok(n) => n,
-            Err(e) => return Answer::Error(format!("invalid name {name:?}: {e}")),
+            Err(e) => return Response::new(Answer::Error(format!("invalid name {name:?}: {e}"))),
         };
-        let qtype = record_type(rtype);
-        match self.inner.lookup(qname, qtype).await {
-            Ok(lookup) => {
-                let mut data = Vec::new();
-                let mut ttl = u32::MAX;
-                for record in lookup.answers() {
-                    // The TTL covers the whole chain: a CNAME that expires sooner bounds the
-                    // answer.
-                    ttl = ttl.min(record.ttl);
-                    if record.record_type() == qtype
-                        && let Some(d) = convert(&record.data)
-                    {
-                        data.push(d);
-                    }
-                }
-                if data.is_empty() {
-                    Answer::NoData
-                } else {
-                    Answer::Records { data, ttl }
+        let mut ignored = Ignored::default();
+        let mut response = self.resolve(qname, record_type(rtype), &mut ignored).await;
+        if let Some(note) = ignored.describe() {
+            response.detail = Some(match response.detail.take() {
+                Some(d) => format!("{d}; {note}"),
+                None => note,
+            });
+        }
+        response
+    }
+}
+
+impl HickoryResolver {
+    /// Asks for (`qname`, `qtype`) and follows the CNAME chain through the answers, asking
+    /// for the chain's end again when a server did not follow it itself (RFC 1034 §3.6.2,
+    /// §5.3.3).
+    async fn resolve(&self, qname: Name, qtype: RecordType, ignored: &mut Ignored) -> Response {
+        // The names of the chain so far, the query name first.
+        let mut chain: Vec<Name> = vec![qname.clone()];
+        let mut ttl = u32::MAX;
+        let mut asked = qname;
+        loop {
+            let msg = match self.exchange(&asked, qtype, ignored).await {
+                Ok(m) => m,
+                Err(failure) => return failure,
+            };
+            let rcode = msg.metadata.response_code;
+            match rcode {
+                ResponseCode::NoError | ResponseCode::NXDomain => {}
+                ResponseCode::ServFail => return Response::new(Answer::ServFail),
+                ResponseCode::Refused => return Response::new(Answer::Refused("REFUSED".into())),
+                other => {
+                    return Response::new(Answer::Error(format!(
+                        "the server answered {} ({})",
+                        rcode_name(other),
+                        rcode_meaning(other)
+                    )));
                 }
             }
-            Err(e) => map_error(e),
+            let mut current = asked.clone();
+            loop {
+                let mut data = Vec::new();
+                let mut data_ttl = ttl;
+                let mut cname = None;
+                for r in msg.answers.iter().filter(|r| r.name == current) {
+                    if r.record_type() == qtype {
+                        if let Some(d) = convert(&r.data) {
+                            data.push(d);
+                            data_ttl = data_ttl.min(r.ttl);
+                        }
+                    } else if let HRData::CNAME(c) = &r.data {
+                        cname.get_or_insert((c.0.clone(), r.ttl));
+                    }
+                }
+                if !data.is_empty() {
+                    // The TTL covers the whole chain: a CNAME that expires sooner bounds it.
+                    return Response::new(Answer::Records {
+                        data,
+                        ttl: data_ttl,
+                    });
+                }
+                let Some((target, cname_ttl)) = cname else {
+                    break;
+                };
+                ttl = ttl.min(cname_ttl);
+                if chain.contains(&target) {
+                    return Response::new(Answer::Error(format!(
+                        "CNAME loop at {} (chain: {} -> {})",
+                        name_string(&target),
+                        chain_string(&chain),
+                        name_string(&target)
+                    )));
+                }
+                chain.push(target.clone());
+                if chain.len() > MAX_CNAME_HOPS + 1 {
+                    return Response::new(Answer::Error(format!(
+                        "CNAME chain longer than {MAX_CNAME_HOPS} at {} (chain: {})",
+                        name_string(&target),
+                        chain_string(&chain)
+                    )));
+                }
+                current = target;
+            }
+            let negative_ttl = negative_ttl(&msg);
+            if current != asked && rcode == ResponseCode::NoError && negative_ttl.is_none() {
+                // The server gave a CNAME without following it, and no proof that its target
+                // lacks the type: ask the target.
+                asked = current;
+                continue;
+            }
+            let mut response = Response::new(if rcode == ResponseCode::NXDomain {
+                Answer::NxDomain
+            } else {
+                Answer::NoData
+            });
+            response.negative_ttl = negative_ttl;
+            return response;
         }
     }
+
+    /// One query to the servers in order, `ATTEMPTS` passes: the first answer that matches the
+    /// query, or the failure with its causes.
+    async fn exchange(
+        &self,
+        name: &Name,
+        qtype: RecordType,
+        ignored: &mut Ignored,
+    ) -> Result<Message, Response> {
+        let mut request = Message::query();
+        request.metadata.recursion_desired = true;
+        request.add_query(Query::query(name.clone(), qtype));
+        let mut edns = Edns::new();
+        edns.set_max_payload(UDP_PAYLOAD);
+        request.set_edns(edns);
+        let bytes = request.to_vec().map_err(|e| {
+            Response::new(Answer::Error(format!(
+                "cannot encode the query for {}: {e}",
+                name_string(name)
+            )))
+        })?;
+        let expect = Expected {
+            id: request.metadata.id,
+            name,
+            qtype,
+        };
+        let mut failures: Vec<(SocketAddr, Failure)> = Vec::new();
+        // Error-RCODE answers (SERVFAIL, REFUSED, ...): the next server may do better, as stub
+        // resolvers do; if none does, the first of them is the answer.
+        let mut rcode_answers: Vec<(SocketAddr, Message)> = Vec::new();
+        for _ in 0..ATTEMPTS {
+            // A refused port or an unreachable network does not heal within a retry, and a
+            // server that answered is not asked again.
+            let servers: Vec<SocketAddr> = self
+                .servers
+                .iter()
+                .copied()
+                .filter(|server| {
+                    !failures
+                        .iter()
+                        .any(|(s, f)| s == server && !matches!(f, Failure::Timeout))
+                        && !rcode_answers.iter().any(|(s, _)| s == server)
+                })
+                .collect();
+            // Two servers at a time, so a silent first server does not cost a whole timeout
+            // before the second is asked.
+            for pair in servers.chunks(2) {
+                for (server, result, seen) in self.ask_pair(pair, &bytes, &expect).await {
+                    ignored.merge(seen);
+                    match result {
+                        Ok(msg) if is_answer(&msg) => return Ok(msg),
+                        Ok(msg) => rcode_answers.push((server, msg)),
+                        Err(f) => failures.push((server, f)),
+                    }
+                }
+            }
+        }
+        if let Some((_, msg)) = rcode_answers.into_iter().next() {
+            return Ok(msg);
+        }
+        Err(self.failure(failures))
+    }
+
+    /// One try with each of one or two servers, concurrently: every result, in the order they
+    /// came, up to the first real answer (the other try is then abandoned).
+    async fn ask_pair(
+        &self,
+        pair: &[SocketAddr],
+        bytes: &[u8],
+        expect: &Expected<'_>,
+    ) -> Vec<(SocketAddr, Result<Message, Failure>, Ignored)> {
+        match pair {
+            [a] => {
+                let (r, seen) = self.ask(*a, bytes, expect).await;
+                vec![(*a, r, seen)]
+            }
+            [a, b, ..] => {
+                let fa = self.ask(*a, bytes, expect);
+                let fb = self.ask(*b, bytes, expect);
+                tokio::pin!(fa, fb);
+                tokio::select! {
+                    (r, seen) = &mut fa => {
+                        if r.as_ref().is_ok_and(is_answer) {
+                            return vec![(*a, r, seen)];
+                        }
+                        let (r2, seen2) = fb.await;
+                        vec![(*a, r, seen), (*b, r2, seen2)]
+                    }
+                    (r, seen) = &mut fb => {
+                        if r.as_ref().is_ok_and(is_answer) {
+                            return vec![(*b, r, seen)];
+                        }
+                        let (r2, seen2) = fa.await;
+                        vec![(*b, r, seen), (*a, r2, seen2)]
+                    }
+                }
+            }
+            [] => Vec::new(),
+        }
+    }
+
+    /// One try with one server: UDP, then TCP if the answer came truncated; with the datagrams
+    /// ignored on the way.
+    async fn ask(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        expect: &Expected<'_>,
+    ) -> (Result<Message, Failure>, Ignored) {
+        let mut seen = Ignored::default();
+        let result = match self.udp(server, bytes, expect, &mut seen).await {
+            Ok(msg) if msg.metadata.truncation => self.tcp(server, bytes, expect).await,
+            other => other,
+        };
+        (result, seen)
+    }
+
+    /// The failure of a whole exchange: a timeout if every try timed out, else an error
+    /// naming each server's cause.
+    fn failure(&self, failures: Vec<(SocketAddr, Failure)>) -> Response {
+        if failures.iter().all(|(_, f)| matches!(f, Failure::Timeout)) {
+            let servers = self
+                .servers
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut r = Response::new(Answer::Timeout);
+            r.detail = Some(format!(
+                "no answer from {servers} within {:?} ({ATTEMPTS} tries)",
+                self.timeout
+            ));
+            return r;
+        }
+        let mut causes: Vec<String> = Vec::new();
+        for (server, f) in &failures {
+            let line = format!("{server}: {}", f.describe(self.timeout));
+            if !causes.contains(&line) {
+                causes.push(line);
+            }
+        }
+        Response::new(Answer::Error(causes.join("; ")))
+    }
+
+    /// One UDP try on a connected socket (so an ICMP port unreachable arrives as "connection
+    /// refused"), reading until an answer matches the query or the timeout.
+    async fn udp(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        expect: &Expected<'_>,
+        ignored: &mut Ignored,
+    ) -> Result<Message, Failure> {
+        let deadline = Instant::now() + self.timeout;
+        let local: SocketAddr = if server.is_ipv4() {
+            (Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let socket = UdpSocket::bind(local).await.map_err(Failure::io)?;
+        socket.connect(server).await.map_err(Failure::io)?;
+        socket.send(bytes).await.map_err(Failure::io)?;
+        let mut buf = vec![0u8; 65_535];
+        let mut seen = 0;
+        while seen < MAX_IGNORED {
+            let n = match timeout_at(deadline, socket.recv(&mut buf)).await {
+                Err(_) => return Err(Failure::Timeout),
+                Ok(Err(e)) => return Err(Failure::io(e)),
+                Ok(Ok(n)) => n,
+            };
+            match expect.check(buf.get(..n).unwrap_or_default()) {
+                Ok(msg) => return Ok(msg),
+                Err(why) => ignored.add(server, why),
+            }
+            seen += 1;
+        }
+        Err(Failure::Timeout)
+    }
+
+    /// One TCP try (RFC 7766 §8: two-octet length prefix). Over TCP a non-matching answer is
+    /// not spoofing but a broken server: a failure.
+    async fn tcp(
+        &self,
+        server: SocketAddr,
+        bytes: &[u8],
+        expect: &Expected<'_>,
+    ) -> Result<Message, Failure> {
+        let deadline = Instant::now() + self.timeout;
+        let mut stream = within(timeout_at(deadline, TcpStream::connect(server)).await)?;
+        let len = u16::try_from(bytes.len())
+            .map_err(|_| Failure::Malformed("query too long for TCP".into()))?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(bytes);
+        within(timeout_at(deadline, stream.write_all(&framed)).await)?;
+        let mut prefix = [0u8; 2];
+        within(timeout_at(deadline, stream.read_exact(&mut prefix)).await)?;
+        let mut body = vec![0u8; usize::from(u16::from_be_bytes(prefix))];
+        within(timeout_at(deadline, stream.read_exact(&mut body)).await)?;
+        expect
+            .check(&body)
+            .map_err(|why| Failure::Malformed(format!("answer over TCP {}", why.describe())))
+    }
+}
+
+/// An I/O step bounded by a timeout, as a [`Failure`].
+fn within<T>(r: Result<std::io::Result<T>, tokio::time::error::Elapsed>) -> Result<T, Failure> {
+    match r {
+        Err(_) => Err(Failure::Timeout),
+        Ok(Err(e)) => Err(Failure::io(e)),
+        Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// What an answer must match: the query's ID and question (RFC 5452 §9.1).
+struct Expected<'a> {
+    id: u16,
+    name: &'a Name,
+    qtype: RecordType,
+}
+
+/// Why a datagram was not taken as the answer.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Mismatch {
+    /// Not a DNS message at all (too short, or not a response).
+    Garbage,
+    /// A DNS message for another query (ID).
+    WrongId,
+    /// The right ID, another question.
+    WrongQuestion,
+    /// The right ID, but it cannot be parsed.
+    Malformed,
+}
+
+impl Mismatch {
+    fn describe(&self) -> &'static str {
+        match self {
+            Mismatch::Garbage => "not a DNS answer (garbage)",
+            Mismatch::WrongId => "with a mismatched ID",
+            Mismatch::WrongQuestion => "for another question",
+            Mismatch::Malformed => "malformed (cannot be parsed)",
+        }
+    }
+}
+
+impl Expected<'_> {
+    fn check(&self, packet: &[u8]) -> Result<Message, Mismatch> {
+        let (Some(&hi), Some(&lo)) = (packet.first(), packet.get(1)) else {
+            return Err(Mismatch::Garbage);
+        };
+        if packet.len() < 12 {
+            return Err(Mismatch::Garbage);
+        }
+        if u16::from_be_bytes([hi, lo]) != self.id {
+            return Err(Mismatch::WrongId);
+        }
+        let msg = Message::from_vec(packet).map_err(|_| Mismatch::Malformed)?;
+        if msg.metadata.message_type != MessageType::Response {
+            return Err(Mismatch::Garbage);
+        }
+        match msg.queries.as_slice() {
+            [q] if q.name() == self.name && q.query_type() == self.qtype => Ok(msg),
+            // FORMERR and NOTIMP answers may leave the question out (RFC 1035 §4.1.1).
+            [] if !matches!(
+                msg.metadata.response_code,
+                ResponseCode::NoError | ResponseCode::NXDomain
+            ) =>
+            {
+                Ok(msg)
+            }
+            _ => Err(Mismatch::WrongQuestion),
+        }
+    }
+}
+
+/// Datagrams ignored while waiting for the answer, by server and reason.
+#[derive(Default)]
+struct Ignored {
+    counts: BTreeMap<(SocketAddr, Mismatch), usize>,
+}
+
+impl Ignored {
+    fn add(&mut self, server: SocketAddr, why: Mismatch) {
+        *self.counts.entry((server, why)).or_default() += 1;
+    }
+
+    fn merge(&mut self, other: Ignored) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+    }
+
+    /// "ignored 2 answers from 127.0.0.1:53 with a mismatched ID", or `None`.
+    fn describe(&self) -> Option<String> {
+        if self.counts.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|((server, why), n)| {
+                let noun = if *n == 1 { "answer" } else { "answers" };
+                format!("{n} {noun} from {server} {}", why.describe())
+            })
+            .collect();
+        Some(format!("ignored {}", parts.join(", ")))
+    }
+}
+
+/// Why one try with one server failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failure {
+    Timeout,
+    /// ICMP port unreachable (UDP) or a refused TCP connection: nothing listens there.
+    ConnectionRefused,
+    /// The network or host cannot be reached (no network, no route).
+    Unreachable(String),
+    Io(String),
+    Malformed(String),
+}
+
+impl Failure {
+    fn io(e: std::io::Error) -> Failure {
+        use std::io::ErrorKind;
+        match e.kind() {
+            ErrorKind::ConnectionRefused => Failure::ConnectionRefused,
+            ErrorKind::TimedOut => Failure::Timeout,
+            ErrorKind::NetworkUnreachable
+            | ErrorKind::HostUnreachable
+            | ErrorKind::NetworkDown
+            | ErrorKind::AddrNotAvailable => Failure::Unreachable(e.to_string()),
+            _ => Failure::Io(e.to_string()),
+        }
+    }
+
+    fn describe(&self, timeout: Duration) -> String {
+        match self {
+            Failure::Timeout => format!("no answer within {timeout:?}"),
+            Failure::ConnectionRefused => {
+                "connection refused (nothing listens on that port)".to_string()
+            }
+            Failure::Unreachable(e) => format!("unreachable, no network or no route ({e})"),
+            Failure::Io(e) => format!("I/O error ({e})"),
+            Failure::Malformed(e) => e.clone(),
+        }
+    }
+}
+
+/// A real answer (NOERROR or NXDOMAIN), as opposed to an error RCODE another server may
+/// improve on.
+fn is_answer(msg: &Message) -> bool {
+    matches!(
+        msg.metadata.response_code,
+        ResponseCode::NoError | ResponseCode::NXDomain
+    )
+}
+
+/// RFC 2308 §5: the negative TTL is the lesser of the SOA record's TTL and its MINIMUM.
+fn negative_ttl(msg: &Message) -> Option<u32> {
+    msg.authorities.iter().find_map(|r| match &r.data {
+        HRData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
+        _ => None,
+    })
+}
+
+fn chain_string(chain: &[Name]) -> String {
+    chain
+        .iter()
+        .map(name_string)
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// Parses a presentation-form name into an absolute hickory name: first [`query_name`], the
@@ -187,7 +624,7 @@ fn convert(data: &HRData) -> Option<RData> {
     })
 }
 
-/// The mnemonic of an error response code, as `Answer::Refused` carries it.
+/// The mnemonic of an error response code.
 fn rcode_name(code: ResponseCode) -> String {
     match code {
         ResponseCode::FormErr => "FORMERR".into(),
@@ -201,28 +638,17 @@ fn rcode_name(code: ResponseCode) -> String {
         ResponseCode::NotAuth => "NOTAUTH".into(),
         ResponseCode::NotZone => "NOTZONE".into(),
         ResponseCode::BADVERS => "BADVERS".into(),
-        other => format!("RCODE{}", u16::from(other)),
+        other => format!("RCODE {}", u16::from(other)),
     }
 }
 
-fn map_rcode(code: ResponseCode) -> Answer {
+/// What an error rcode means (RFC 1035 §4.1.1, RFC 6891 §6.1.3).
+fn rcode_meaning(code: ResponseCode) -> &'static str {
     match code {
-        ResponseCode::NXDomain => Answer::NxDomain,
-        ResponseCode::NoError => Answer::NoData,
-        ResponseCode::ServFail => Answer::ServFail,
-        other => Answer::Refused(rcode_name(other)),
-    }
-}
-
-fn map_error(e: NetError) -> Answer {
-    match e {
-        NetError::Dns(DnsError::NoRecordsFound(NoRecords { response_code, .. })) => {
-            map_rcode(response_code)
-        }
-        NetError::Dns(DnsError::ResponseCode(code)) => map_rcode(code),
-        NetError::Timeout => Answer::Timeout,
-        NetError::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Answer::Timeout,
-        other => Answer::Error(other.to_string()),
+        ResponseCode::FormErr => "the server could not parse the query",
+        ResponseCode::NotImp => "the server does not implement this kind of query",
+        ResponseCode::BADVERS => "the server does not support this EDNS version",
+        _ => "an error response code",
     }
 }
 
@@ -261,19 +687,56 @@ mod tests {
     }
 
     #[test]
-    fn rcodes_map_to_answers() {
-        assert_eq!(map_rcode(ResponseCode::NXDomain), Answer::NxDomain);
-        assert_eq!(map_rcode(ResponseCode::NoError), Answer::NoData);
-        assert_eq!(map_rcode(ResponseCode::ServFail), Answer::ServFail);
+    fn rcodes_are_named() {
+        assert_eq!(rcode_name(ResponseCode::FormErr), "FORMERR");
+        assert_eq!(rcode_name(ResponseCode::NotImp), "NOTIMP");
+        assert!(rcode_meaning(ResponseCode::FormErr).contains("parse"));
+    }
+
+    #[test]
+    fn io_errors_keep_their_cause() {
+        use std::io::{Error, ErrorKind};
+        let t = Duration::from_secs(5);
+        let refused = Failure::io(Error::from(ErrorKind::ConnectionRefused));
+        assert_eq!(refused, Failure::ConnectionRefused);
+        assert!(refused.describe(t).contains("connection refused"));
+        let unreachable = Failure::io(Error::from(ErrorKind::NetworkUnreachable));
+        assert!(matches!(unreachable, Failure::Unreachable(_)));
+        assert!(unreachable.describe(t).contains("no network"));
         assert_eq!(
-            map_rcode(ResponseCode::Refused),
-            Answer::Refused("REFUSED".into())
+            Failure::io(Error::from(ErrorKind::TimedOut)),
+            Failure::Timeout
         );
+        assert!(Failure::Timeout.describe(t).contains("within 5s"));
+    }
+
+    #[test]
+    fn answers_must_match_the_query() {
+        let name = absolute_name("example.com").unwrap();
+        let expect = Expected {
+            id: 7,
+            name: &name,
+            qtype: RecordType::TXT,
+        };
+        assert_eq!(expect.check(b"").unwrap_err(), Mismatch::Garbage);
+        assert_eq!(expect.check(b"hello world").unwrap_err(), Mismatch::Garbage);
+        let mut msg = Message::response(8, hickory_resolver::proto::op::OpCode::Query);
+        msg.add_query(Query::query(name.clone(), RecordType::TXT));
         assert_eq!(
-            map_rcode(ResponseCode::NotImp),
-            Answer::Refused("NOTIMP".into())
+            expect.check(&msg.to_vec().unwrap()).unwrap_err(),
+            Mismatch::WrongId
         );
-        assert_eq!(map_error(NetError::Timeout), Answer::Timeout);
+        msg.metadata.id = 7;
+        assert!(expect.check(&msg.to_vec().unwrap()).is_ok());
+        let mut other = Message::response(7, hickory_resolver::proto::op::OpCode::Query);
+        other.add_query(Query::query(name.clone(), RecordType::A));
+        assert_eq!(
+            expect.check(&other.to_vec().unwrap()).unwrap_err(),
+            Mismatch::WrongQuestion
+        );
+        let mut cut = msg.to_vec().unwrap();
+        cut.truncate(14);
+        assert_eq!(expect.check(&cut).unwrap_err(), Mismatch::Malformed);
     }
 
     #[test]

@@ -171,11 +171,13 @@ pub enum Answer {
     NoData,
     /// RCODE SERVFAIL.
     ServFail,
-    /// RCODE REFUSED (or another error rcode, named in the string).
+    /// RCODE REFUSED (the string names it, for display). Other error rcodes (FORMERR, NOTIMP,
+    /// ...) are [`Answer::Error`]s naming the rcode.
     Refused(String),
     /// No answer within the per-query timeout (or the overall deadline).
     Timeout,
-    /// Anything else that prevented an answer (I/O error, malformed response, CNAME loop).
+    /// Anything else that prevented an answer, with its cause: a CNAME loop or a chain over
+    /// the hop limit, a closed port, no network, a malformed answer, another error rcode.
     Error(String),
 }
 
@@ -201,7 +203,9 @@ impl Answer {
         }
     }
 
-    /// A short machine-friendly name of the outcome kind.
+    /// A short machine-friendly name of the outcome kind: one of the closed set of trace
+    /// query outcomes (`records`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`, `timeout`,
+    /// `error`).
     pub fn kind(&self) -> &'static str {
         match self {
             Answer::Records { .. } => "records",
@@ -234,19 +238,67 @@ impl fmt::Display for Answer {
     }
 }
 
-/// The one query method every backend and wrapper implements.
+/// An answer with what a backend knows about it beyond the records: why it failed, how long a
+/// negative answer may be cached, and whether a cache served it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    pub answer: Answer,
+    /// The cause of a failure or what was odd on the way (e.g. "ignored 2 answers with a
+    /// mismatched ID"); for [`Answer::Error`] the same text as the error.
+    pub detail: Option<String>,
+    /// RFC 2308 §5: how long an NXDOMAIN or NODATA may be cached, the lesser of the SOA
+    /// record's TTL and its MINIMUM field (from the authority section); `None` when the
+    /// answer carried no SOA.
+    pub negative_ttl: Option<u32>,
+    /// Answered by a cache (a stored answer, or one shared with a concurrent identical query),
+    /// not by a query of its own.
+    pub cached: bool,
+}
+
+impl Response {
+    /// The response for an answer alone; the detail of an [`Answer::Error`] is its text.
+    pub fn new(answer: Answer) -> Response {
+        let detail = match &answer {
+            Answer::Error(e) => Some(e.clone()),
+            _ => None,
+        };
+        Response {
+            answer,
+            detail,
+            negative_ttl: None,
+            cached: false,
+        }
+    }
+}
+
+impl From<Answer> for Response {
+    fn from(answer: Answer) -> Response {
+        Response::new(answer)
+    }
+}
+
+/// The query methods every backend and wrapper implements.
 ///
 /// `name` is a domain name in presentation form; implementations compare it
 /// case-insensitively and ignore one trailing dot. Implementations never panic on any answer.
+/// `query_detailed` gives the [`Response`] (cause of a failure, negative TTL, cache marker); a
+/// backend that knows more than the answer overrides it, and a wrapper forwards it.
 #[async_trait::async_trait]
 pub trait Resolver: Send + Sync {
     async fn query(&self, name: &str, rtype: RType) -> Answer;
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        Response::new(self.query(name, rtype).await)
+    }
 }
 
 #[async_trait::async_trait]
 impl<R: Resolver + ?Sized> Resolver for std::sync::Arc<R> {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
         (**self).query(name, rtype).await
+    }
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        (**self).query_detailed(name, rtype).await
     }
 }
 
@@ -255,12 +307,18 @@ impl<R: Resolver + ?Sized> Resolver for Box<R> {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
         (**self).query(name, rtype).await
     }
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        (**self).query_detailed(name, rtype).await
+    }
 }
 
 #[async_trait::async_trait]
 impl<R: Resolver + ?Sized> Resolver for &R {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
         (**self).query(name, rtype).await
+    }
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        (**self).query_detailed(name, rtype).await
     }
 }
 

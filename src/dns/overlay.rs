@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::zone::{ZoneError, parse_zone};
-use super::{Answer, RData, RType, Record, Resolver, normalize_name};
+use super::{Answer, RData, RType, Record, Resolver, Response, normalize_name};
 
 /// Most CNAMEs followed for one query before giving up (RFC 1034 §3.6.2 asks resolvers to
 /// bound the chain; 8 is what common resolvers use).
@@ -337,26 +337,28 @@ impl Overlay {
         self.replacements.push(replacement);
     }
 
-    /// The answer from the zone data and upstream, without replacements.
-    async fn below(&self, name: &str, rtype: RType) -> Answer {
+    /// The response from the zone data and upstream, without replacements: zone answers carry
+    /// no more than the answer; live ones keep their detail (cause of a failure, negative TTL,
+    /// cache marker).
+    async fn below(&self, name: &str, rtype: RType) -> Response {
         let Some(upstream) = &self.upstream else {
-            return self.zone.lookup_offline(name, rtype);
+            return Response::new(self.zone.lookup_offline(name, rtype));
         };
         match self.zone.resolve(name, rtype) {
-            ZoneLookup::Answered(a) => a,
+            ZoneLookup::Answered(a) => Response::new(a),
             // Not in the data: live DNS answers, for the original name...
-            ZoneLookup::Delegate { ttl: None, .. } => upstream.query(name, rtype).await,
+            ZoneLookup::Delegate { ttl: None, .. } => upstream.query_detailed(name, rtype).await,
             // ... or for the end of a CNAME chain the data started.
             ZoneLookup::Delegate {
                 name: target,
                 ttl: Some(chain_ttl),
-            } => match upstream.query(&target, rtype).await {
-                Answer::Records { data, ttl } => Answer::Records {
-                    data,
-                    ttl: ttl.min(chain_ttl),
-                },
-                other => other,
-            },
+            } => {
+                let mut response = upstream.query_detailed(&target, rtype).await;
+                if let Answer::Records { ttl, .. } = &mut response.answer {
+                    *ttl = (*ttl).min(chain_ttl);
+                }
+                response
+            }
         }
     }
 
@@ -391,11 +393,16 @@ impl Overlay {
 #[async_trait::async_trait]
 impl Resolver for Overlay {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
+        self.query_detailed(name, rtype).await.answer
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
         if self.replacements.is_empty() {
             return self.below(name, rtype).await;
         }
         let key = normalize_name(name);
-        let mut answer = self.below(name, rtype).await;
+        let below = self.below(name, rtype).await;
+        let mut answer = below.answer.clone();
         if rtype == RType::Txt {
             for r in self.replacements.iter().filter(|r| r.name == key) {
                 answer = r.apply(answer);
@@ -405,7 +412,11 @@ impl Resolver for Overlay {
         if answer == Answer::NxDomain && self.replacement_at_or_below(&key) {
             answer = Answer::NoData;
         }
-        answer
+        if answer == below.answer {
+            below
+        } else {
+            Response::new(answer)
+        }
     }
 }
 

@@ -1,8 +1,8 @@
-//! Records every query and its answer, in order: the source of evaluation traces (STUB).
+//! Records every query and its answer, in order: the source of evaluation traces.
 
 use std::sync::{Arc, Mutex};
 
-use super::{Answer, RType, Resolver};
+use super::{Answer, RType, Resolver, Response};
 
 /// One query and what came back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +10,10 @@ pub struct QueryRecord {
     pub name: String,
     pub rtype: RType,
     pub answer: Answer,
+    /// The cause of a failure, or what was odd on the way ([`Response::detail`]).
+    pub detail: Option<String>,
+    /// Served by a cache ([`Response::cached`]).
+    pub cached: bool,
 }
 
 pub struct Recorder {
@@ -36,16 +40,22 @@ impl Recorder {
 #[async_trait::async_trait]
 impl Resolver for Recorder {
     async fn query(&self, name: &str, rtype: RType) -> Answer {
-        let answer = self.inner.query(name, rtype).await;
+        self.query_detailed(name, rtype).await.answer
+    }
+
+    async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
+        let response = self.inner.query_detailed(name, rtype).await;
         let rec = QueryRecord {
             name: super::normalize_name(name),
             rtype,
-            answer: answer.clone(),
+            answer: response.answer.clone(),
+            detail: response.detail.clone(),
+            cached: response.cached,
         };
         match self.log.lock() {
             Ok(mut l) => l.push(rec),
             Err(p) => p.into_inner().push(rec),
         }
-        answer
+        response
     }
 }

@@ -134,7 +134,8 @@ pub struct DmarcRequest {
     /// RFC 7489 `pct` sampling: the message's "random mod 100" value (0..=99). The policy
     /// applies when `sample < pct` (RFC 7489 §6.3).
     pub pct_sample: u8,
-    /// Overall time for the DMARC queries.
+    /// Overall time for the DMARC queries when run alone ([`evaluate`]); `verdict::evaluate`
+    /// gives [`discover`] the whole check's deadline instead.
     pub deadline: Option<Duration>,
 }
 
@@ -329,15 +330,74 @@ enum Fetched {
     Failure(String),
 }
 
-/// Runs DMARC for the request.
+/// Runs DMARC for the request: policy discovery, then the evaluation with the SPF and DKIM
+/// results.
 pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &DmarcRequest) -> DmarcOutput {
+    let deadline = req.deadline.map(|d| tokio::time::Instant::now() + d);
+    discover(resolver, &req.from_domain, req.mode, deadline)
+        .await
+        .evaluate(req)
+        .await
+}
+
+/// Policy discovery done, Identifier Alignment not yet. Discovery needs only the author
+/// domain, not the SPF or DKIM results, so a receiver runs it while SPF is evaluated
+/// (`verdict::evaluate`); [`Discovered::evaluate`] then combines the two.
+pub struct Discovered {
+    ev: Evaluator,
+    author: String,
+    root: Node,
+    discovery: Discovery,
+}
+
+/// DMARC policy discovery for the author domain `from_domain` (RFC 9989 §4.10.1, RFC 7489
+/// §6.6.3), its queries bounded by `deadline`, an instant the caller may share with SPF.
+pub async fn discover(
+    resolver: Arc<dyn Resolver>,
+    from_domain: &str,
+    mode: DmarcMode,
+    deadline: Option<tokio::time::Instant>,
+) -> Discovered {
     let mut ev = Evaluator {
-        dns: Lookup::new(resolver, req.deadline),
-        mode: req.mode,
+        dns: Lookup::until(resolver, deadline),
+        mode,
         cache: HashMap::new(),
         orgs: HashMap::new(),
     };
-    ev.run(req).await
+    let author = from_domain.trim_end_matches('.').to_ascii_lowercase();
+    let mut root = Node::new(Event::Step {
+        title: format!("DMARC for {author} ({mode})"),
+    });
+    // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+    let mut disc = Node::new(Event::Step {
+        title: match mode {
+            DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
+            DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
+        },
+    });
+    let discovery = ev.discover(&author, &mut disc).await;
+    root.children.push(disc);
+    Discovered {
+        ev,
+        author,
+        root,
+        discovery,
+    }
+}
+
+impl Discovered {
+    /// The rest of DMARC over the discovered policy: alignment of the request's SPF and DKIM
+    /// results, policy selection, t and pct. The request's author domain and mode are the ones
+    /// discovery ran with.
+    pub async fn evaluate(self, req: &DmarcRequest) -> DmarcOutput {
+        let Discovered {
+            mut ev,
+            author,
+            root,
+            discovery,
+        } = self;
+        ev.run(req, author, root, discovery).await
+    }
 }
 
 struct Evaluator {
@@ -662,15 +722,18 @@ impl Evaluator {
 
     /// The whole evaluation, step by step; each step that ends it returns `None` (or false)
     /// after filling `out` with the result and why.
-    async fn run(&mut self, req: &DmarcRequest) -> DmarcOutput {
-        let author = req.from_domain.trim_end_matches('.').to_ascii_lowercase();
-        let mut root = Node::new(Event::Step {
-            title: format!("DMARC for {author} ({})", self.mode),
-        });
+    /// `discovery` was run beforehand (concurrently with SPF, see [`discover`]); its trace is
+    /// already in `root`.
+    async fn run(
+        &mut self,
+        req: &DmarcRequest,
+        author: String,
+        mut root: Node,
+        discovery: Discovery,
+    ) -> DmarcOutput {
         let mut out = DmarcOutput::empty(self.mode);
-        // 1. Policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
-        let Some((policy_domain, record)) = self.discovery_step(&author, &mut out, &mut root).await
-        else {
+        // 1. The outcome of policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
+        let Some((policy_domain, record)) = self.discovery_step(discovery, &mut out) else {
             return finish(out, root);
         };
         // 2. The policies the record states (RFC 9989 §4.7, §4.10.1; RFC 7489 §6.3, §6.6.3).
@@ -714,22 +777,13 @@ impl Evaluator {
         finish(out, root)
     }
 
-    /// Step 1: policy discovery; the policy domain and its record, or `None` with the result
-    /// (none or temperror) in `out`.
-    async fn discovery_step(
-        &mut self,
-        author: &str,
+    /// Step 1: the outcome of policy discovery; the policy domain and its record, or `None`
+    /// with the result (none or temperror) in `out`.
+    fn discovery_step(
+        &self,
+        discovery: Discovery,
         out: &mut DmarcOutput,
-        root: &mut Node,
     ) -> Option<(String, DmarcRecord)> {
-        let mut disc = Node::new(Event::Step {
-            title: match self.mode {
-                DmarcMode::Rfc9989 => "policy discovery (RFC 9989 §4.10.1)".to_string(),
-                DmarcMode::Rfc7489 => "policy discovery (RFC 7489 §6.6.3)".to_string(),
-            },
-        });
-        let discovery = self.discover(author, &mut disc).await;
-        root.children.push(disc);
         match discovery {
             Discovery::TempError(e) => {
                 out.result = DmarcResult::TempError;

@@ -1,28 +1,35 @@
 //! DNS access for evaluators: every query goes through a `Recorder` and lands in the trace
-//! under the step that made it, bounded by the evaluation's overall deadline (RFC 7208
-//! §4.6.4 for SPF; DMARC discovery uses the same bound). Shared so SPF, DMARC and later DKIM
-//! trace their queries the same way.
+//! under the step that made it, bounded by the check's overall deadline (RFC 7208 §4.6.4 for
+//! SPF; DMARC discovery shares the same instant, so one deadline bounds the whole check).
+//! Shared so SPF, DMARC and later DKIM trace their queries the same way.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::dns::recorder::Recorder;
 use crate::dns::{Answer, RType, Resolver, query_name};
-use crate::eval::trace::{Event, Node};
+use crate::eval::trace::{Event, Node, QueryOutcome};
 
 /// A recorded, deadline-bounded view of a resolver for one evaluation.
 pub struct Lookup {
     dns: Recorder,
-    deadline: Option<tokio::time::Instant>,
+    deadline: Option<Instant>,
     deadline_hit: bool,
 }
 
 impl Lookup {
     /// Starts the clock: `deadline` is measured from now.
     pub fn new(resolver: Arc<dyn Resolver>, deadline: Option<Duration>) -> Lookup {
+        Lookup::until(resolver, deadline.map(|d| Instant::now() + d))
+    }
+
+    /// A lookup bounded by an instant shared with other evaluations of the same check.
+    pub fn until(resolver: Arc<dyn Resolver>, deadline: Option<Instant>) -> Lookup {
         Lookup {
             dns: Recorder::new(resolver),
-            deadline: deadline.map(|d| tokio::time::Instant::now() + d),
+            deadline,
             deadline_hit: false,
         }
     }
@@ -38,9 +45,13 @@ impl Lookup {
         // One name on the wire, in zone data and in the trace (RFC 8616 §4: A-labels).
         let name = query_name(name);
         let name = name.as_str();
-        let already_hit = self.deadline_hit;
+        let already_hit = self.deadline_hit || self.deadline.is_some_and(|d| d <= Instant::now());
         let answer = match self.deadline {
-            Some(deadline) if !self.deadline_hit => {
+            Some(_) if already_hit => {
+                self.deadline_hit = true;
+                Answer::Timeout
+            }
+            Some(deadline) => {
                 match tokio::time::timeout_at(deadline, self.dns.query(name, rtype)).await {
                     Ok(answer) => answer,
                     Err(_) => {
@@ -49,30 +60,33 @@ impl Lookup {
                     }
                 }
             }
-            Some(_) => Answer::Timeout,
             None => self.dns.query(name, rtype).await,
         };
         let recorded = self.dns.take();
         if recorded.is_empty() {
             // Only the query the deadline cut short was sent; later ones are not.
-            let outcome = if already_hit {
-                "not sent (overall deadline already exceeded)"
+            let detail = if already_hit {
+                "not sent: the overall deadline was already exceeded"
             } else {
-                "timeout (overall deadline exceeded)"
+                "overall deadline exceeded while waiting for the answer"
             };
             node.push(Event::Query {
                 name: name.to_string(),
                 rtype,
-                outcome: outcome.to_string(),
+                outcome: QueryOutcome::Timeout,
+                detail: Some(detail.to_string()),
                 records: Vec::new(),
+                cached: false,
             });
         }
         for q in recorded {
             node.push(Event::Query {
+                outcome: QueryOutcome::from(&q.answer),
+                records: q.answer.records().iter().map(|r| r.to_string()).collect(),
                 name: q.name,
                 rtype: q.rtype,
-                outcome: q.answer.kind().to_string(),
-                records: q.answer.records().iter().map(|r| r.to_string()).collect(),
+                detail: q.detail,
+                cached: q.cached,
             });
         }
         answer

@@ -126,7 +126,8 @@ pub struct Limits {
     pub mx_names: usize,
     /// PTR names one `ptr` term or `%{p}` may validate; the rest are ignored: 10.
     pub ptr_names: usize,
-    /// Overall time for one evaluation; "SHOULD allow at least 20 seconds": 20 s.
+    /// Overall time for the whole check (SPF and DMARC together, `verdict::evaluate`);
+    /// "SHOULD allow at least 20 seconds": 20 s.
     pub deadline: Option<Duration>,
 }
 
@@ -225,10 +226,23 @@ pub struct SpfOutput {
     pub trace: Node,
 }
 
-/// Runs `check_host()` for the request (RFC 7208 §4).
+/// Runs `check_host()` for the request (RFC 7208 §4), its deadline (`limits.deadline`)
+/// starting now.
 pub async fn check_host(resolver: Arc<dyn Resolver>, req: &SpfRequest) -> SpfOutput {
+    let deadline = req.limits.deadline.map(|d| tokio::time::Instant::now() + d);
+    check_host_until(resolver, req, deadline).await
+}
+
+/// `check_host()` bounded by an instant the caller shares with the rest of the check (RFC 7208
+/// §4.6.4; `verdict::evaluate` gives SPF and DMARC one deadline). `limits.deadline` only names
+/// the length in the trace.
+pub async fn check_host_until(
+    resolver: Arc<dyn Resolver>,
+    req: &SpfRequest,
+    deadline: Option<tokio::time::Instant>,
+) -> SpfOutput {
     let mut ev = Evaluator {
-        dns: Lookup::new(resolver, req.limits.deadline),
+        dns: Lookup::until(resolver, deadline),
         req,
         ip: req.ip.to_canonical(),
         lookups: 0,

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 use crate::diag::Diagnostic;
-use crate::dns::RType;
+use crate::dns::{Answer, RType};
 use crate::eval::dmarc::DmarcResult;
 use crate::eval::spf::SpfResult;
 
@@ -61,9 +61,14 @@ pub enum Event {
     Query {
         name: String,
         rtype: RType,
-        outcome: String,
+        outcome: QueryOutcome,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<String>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         records: Vec<String>,
+        /// Answered by a cache rather than by a query of its own (serialised only when true).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        cached: bool,
     },
     /// The SPF record selected for the domain (RFC 7208 §4.5).
     Record { text: String },
@@ -102,6 +107,81 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+/// What a DNS query came to: a closed set, serialised as these words (documented in the
+/// README). The cause of a failure is in the query event's `detail`, never in this word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum QueryOutcome {
+    /// At least one record of the asked type.
+    #[serde(rename = "records")]
+    Records,
+    /// The name does not exist (RCODE NXDOMAIN).
+    #[serde(rename = "NXDOMAIN")]
+    NxDomain,
+    /// The name exists without records of the type (NOERROR, empty answer).
+    #[serde(rename = "NODATA")]
+    NoData,
+    /// RCODE SERVFAIL.
+    #[serde(rename = "SERVFAIL")]
+    ServFail,
+    /// RCODE REFUSED.
+    #[serde(rename = "REFUSED")]
+    Refused,
+    /// No answer in time: the per-query timeout, or the overall deadline (then `detail` says
+    /// so, and whether the query was sent at all).
+    #[serde(rename = "timeout")]
+    Timeout,
+    /// Any other failure: a CNAME loop or over-long chain, a closed port, no network, a
+    /// malformed answer, another error RCODE (FORMERR, NOTIMP, ...); `detail` names it.
+    #[serde(rename = "error")]
+    Error,
+}
+
+impl QueryOutcome {
+    /// The word, as serialised.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryOutcome::Records => "records",
+            QueryOutcome::NxDomain => "NXDOMAIN",
+            QueryOutcome::NoData => "NODATA",
+            QueryOutcome::ServFail => "SERVFAIL",
+            QueryOutcome::Refused => "REFUSED",
+            QueryOutcome::Timeout => "timeout",
+            QueryOutcome::Error => "error",
+        }
+    }
+
+    /// True for the outcomes that are DNS failures (temperror material).
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            QueryOutcome::ServFail
+                | QueryOutcome::Refused
+                | QueryOutcome::Timeout
+                | QueryOutcome::Error
+        )
+    }
+}
+
+impl From<&Answer> for QueryOutcome {
+    fn from(answer: &Answer) -> QueryOutcome {
+        match answer {
+            Answer::Records { .. } => QueryOutcome::Records,
+            Answer::NxDomain => QueryOutcome::NxDomain,
+            Answer::NoData => QueryOutcome::NoData,
+            Answer::ServFail => QueryOutcome::ServFail,
+            Answer::Refused(_) => QueryOutcome::Refused,
+            Answer::Timeout => QueryOutcome::Timeout,
+            Answer::Error(_) => QueryOutcome::Error,
+        }
+    }
+}
+
+impl std::fmt::Display for QueryOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// How one SPF term came out (RFC 7208 §4.6.2, §5, §6.1). The JSON words are part of schema 1:

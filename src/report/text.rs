@@ -316,17 +316,26 @@ fn line(e: &Event, limits: &Limits) -> String {
             name,
             rtype,
             outcome,
+            detail,
             records,
+            cached,
         } => {
-            let answer = if records.is_empty() {
-                let o = safe(outcome);
-                match o.as_ref() {
-                    "NXDOMAIN" | "NODATA" => o.yellow().to_string(),
-                    _ => o.red().bold().to_string(),
+            let mut answer = if records.is_empty() {
+                let o = outcome.as_str();
+                if outcome.is_failure() {
+                    o.red().bold().to_string()
+                } else {
+                    o.yellow().to_string()
                 }
             } else {
                 safe(&records.join(", ")).into_owned()
             };
+            if let Some(d) = detail {
+                answer.push_str(&format!(" ({})", safe(d)));
+            }
+            if *cached {
+                answer.push_str(&" [cached]".dimmed().to_string());
+            }
             format!("{} {rtype} {} → {answer}", "DNS".cyan(), safe(name))
         }
         Event::Record { text } => format!("record: {}", safe(text).bold()),
