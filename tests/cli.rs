@@ -1164,7 +1164,7 @@ fn cname_loop_on_an_a_target() {
             mechanism: Some("a:l1.loop.example"),
             dns_lookups: 1,
             void_lookups: 0,
-            problem: Some("DNS error for A l1.loop.example"),
+            problem: Some("DNS error for A l1.loop.example: CNAME loop at l1.loop.example"),
         },
     );
     assert!(

@@ -211,6 +211,18 @@ fn verdict_line_reads_as_what_happens() {
         "{}",
         stdout(&ran)
     );
+    // A DNS failure decides nothing: DEFER, never DELIVER (a closed port on loopback).
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("a free UDP port")
+        .port();
+    let ns = format!("127.0.0.1:{port}");
+    let ran = run_spfcheck(&["--nameserver", &ns, "x.example", "192.0.2.1"]);
+    assert_eq!(ran.code, 4, "{}", stdout(&ran));
+    let text = stdout(&ran);
+    assert!(text.starts_with("Verdict: DEFER (temperror: "), "{text}");
+    // The summary names the cause, not only "DNS error".
+    assert!(text.contains("connection refused"), "{text}");
 }
 
 #[test]

@@ -206,6 +206,16 @@ impl Answer {
     /// A short machine-friendly name of the outcome kind: one of the closed set of trace
     /// query outcomes (`records`, `NXDOMAIN`, `NODATA`, `SERVFAIL`, `REFUSED`, `timeout`,
     /// `error`).
+    /// The cause a failure carries, as ": cause" to append to a sentence (a CNAME loop, a
+    /// refused port, an error RCODE...), or "" when the kind says it all.
+    pub fn cause_suffix(&self) -> String {
+        match self {
+            Answer::Error(cause) if !cause.is_empty() => format!(": {cause}"),
+            Answer::Refused(code) if code != "REFUSED" => format!(": {code}"),
+            _ => String::new(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Answer::Records { .. } => "records",

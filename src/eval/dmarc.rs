@@ -460,7 +460,11 @@ impl Evaluator {
         }
         let answer = self.dns.query(&qname, RType::Txt, node).await;
         let fetched = if answer.is_failure() {
-            Fetched::Failure(format!("DNS {} for TXT {qname}", answer.kind()))
+            Fetched::Failure(format!(
+                "DNS {} for TXT {qname}{}",
+                answer.kind(),
+                answer.cause_suffix()
+            ))
         } else {
             let mut found = Vec::new();
             for text in answer.records().iter().filter_map(RData::txt_joined) {
@@ -1121,7 +1125,11 @@ impl Evaluator {
         });
         let answer: Answer = self.dns.query(domain, RType::A, node).await;
         if answer.is_failure() {
-            return Err(format!("DNS {} for A {domain}", answer.kind()));
+            return Err(format!(
+                "DNS {} for A {domain}{}",
+                answer.kind(),
+                answer.cause_suffix()
+            ));
         }
         Ok(answer != Answer::NxDomain)
     }

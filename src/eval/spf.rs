@@ -447,7 +447,11 @@ impl<'r> Evaluator<'r> {
                     Some(Diagnostic::error(
                         code::DNS_ERROR,
                         "RFC 7208 §4.4",
-                        format!("DNS {} for TXT {domain} (RFC 7208 §4.4)", a.kind()),
+                        format!(
+                            "DNS {} for TXT {domain}{} (RFC 7208 §4.4)",
+                            a.kind(),
+                            a.cause_suffix()
+                        ),
                     )),
                 ));
             }
@@ -857,7 +861,11 @@ impl<'r> Evaluator<'r> {
                 if answer.is_failure() {
                     return Match::Temp(dns_error(
                         "RFC 7208 §5.7",
-                        format!("DNS {} for A {target}", answer.kind()),
+                        format!(
+                            "DNS {} for A {target}{}",
+                            answer.kind(),
+                            answer.cause_suffix()
+                        ),
                     ));
                 }
                 if answer.is_void() {
@@ -890,7 +898,11 @@ impl<'r> Evaluator<'r> {
         if answer.is_failure() {
             return Match::Temp(dns_error(
                 "RFC 7208 §5",
-                format!("DNS {} for {rtype} {name}", answer.kind()),
+                format!(
+                    "DNS {} for {rtype} {name}{}",
+                    answer.kind(),
+                    answer.cause_suffix()
+                ),
             ));
         }
         if answer.is_void() {
@@ -917,7 +929,11 @@ impl<'r> Evaluator<'r> {
         if answer.is_failure() {
             return Match::Temp(dns_error(
                 "RFC 7208 §5.4",
-                format!("DNS {} for MX {target}", answer.kind()),
+                format!(
+                    "DNS {} for MX {target}{}",
+                    answer.kind(),
+                    answer.cause_suffix()
+                ),
             ));
         }
         if answer.is_void() {
@@ -1121,7 +1137,11 @@ impl<'r> Evaluator<'r> {
             .filter_map(RData::txt_joined)
             .collect();
         if answer.is_failure() {
-            return Err(format!("DNS {} for TXT {target}", answer.kind()));
+            return Err(format!(
+                "DNS {} for TXT {target}{}",
+                answer.kind(),
+                answer.cause_suffix()
+            ));
         }
         let text = match texts.as_slice() {
             [one] => one,

@@ -78,11 +78,16 @@ pub fn verdict_block(report: &Report<'_>) -> String {
     let req = report.request;
     let mut s = String::new();
     // "NONE" would read as a result: say what the receiver does with the message.
+    // A DNS failure decided nothing: receivers usually defer such mail with a 4xx reply and
+    // retry (RFC 7208 §8.6; RFC 9989 §5.3.6 leaves it to them), so say that, not DELIVER.
+    let defer = v.outcome == Outcome::TempError && v.disposition == Disposition::None;
     let dis = match v.disposition {
+        _ if defer => "DEFER".to_string(),
         Disposition::None => "DELIVER".to_string(),
         d => d.as_str().to_uppercase(),
     };
     let dis = match v.disposition {
+        _ if defer => dis.magenta().bold(),
         Disposition::None => dis.green().bold(),
         Disposition::Quarantine => dis.yellow().bold(),
         Disposition::Reject => dis.red().bold(),
@@ -91,7 +96,10 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         Outcome::Authenticated => "authenticated".green(),
         Outcome::NotAuthenticated => "not authenticated".red(),
         Outcome::PermError => "permerror: the published policy is broken".magenta(),
-        Outcome::TempError => "temperror: DNS failure".magenta(),
+        Outcome::TempError => {
+            "temperror: a DNS failure prevented a result; receivers usually answer 4xx and retry"
+                .magenta()
+        }
     };
     let _ = writeln!(s, "{} {dis} ({outcome})", "Verdict:".bold());
     let _ = writeln!(s, "  {}", safe(&v.reason));
