@@ -19,6 +19,7 @@ mod dry_run;
 mod hostile;
 mod identities;
 mod props;
+mod readme;
 mod schema_docs;
 mod spf_rules;
 mod spf_suite;
