@@ -3,6 +3,7 @@
 //! nothing else.
 
 pub mod args;
+pub mod dkim;
 pub mod plan;
 
 use std::ffi::OsString;
@@ -130,6 +131,15 @@ fn error_line(msg: &str) {
 
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    // `spfcheck dkim ...`: the key audit, when `dkim` is the first argument (a domain named
+    // `dkim` is no FQDN, so `spfcheck DOMAIN IP` loses nothing).
+    if argv.get(1).is_some_and(|a| a == "dkim") {
+        // `get(1)` above: index 1 exists.
+        let mut sub = argv;
+        sub.remove(1);
+        return dkim::run(sub);
+    }
     let args = match Args::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! (live → zone overlay → fault injection), built once. This is the only place that reads
 //! files and the clock.
 
+use std::ffi::OsString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
@@ -150,7 +151,7 @@ impl Plan {
 
 /// live → overlay (zone files, --record, --dmarc-record) → faults; the fault layer is also
 /// returned alone.
-type Stack = (Arc<dyn Resolver>, Option<Arc<Faults>>);
+pub type Stack = (Arc<dyn Resolver>, Option<Arc<Faults>>);
 
 fn build_resolver(
     args: &Args,
@@ -158,15 +159,9 @@ fn build_resolver(
     from_domain: &str,
     timeout: Duration,
 ) -> Result<Stack, InputError> {
-    let mut zone = ZoneData::new();
-    for path in &args.zone {
-        // Bounded (16 MiB, regular files only); errors read FILE:LINE: message, and the
-        // message may quote the file's text: escaped and clipped.
-        match parse_zone_file(Path::new(path)) {
-            Ok(records) => zone.extend(records),
-            Err(e) => return err(terminal_safe(&clip_to(&e.to_string(), 400)).into_owned()),
-        }
-    }
+    // Bounded (16 MiB, regular files only); errors read FILE:LINE: message, and the message
+    // may quote the file's text: escaped and clipped.
+    let zone = load_zones(&args.zone)?;
     // Dry runs replace (never add to) the published record, in the zone data and live DNS
     // alike; other TXT records at the name stay.
     let mut replacements = Vec::new();
@@ -192,13 +187,50 @@ fn build_resolver(
         let name = format!("_dmarc.{from_domain}");
         replacements.push(TxtReplacement::new(&name, is_dmarc_record, record));
     }
-    let upstream: Option<Arc<dyn Resolver>> = if args.offline {
+    let dns = DnsOptions {
+        offline: args.offline,
+        nameserver: &args.nameserver,
+        fault: &args.fault,
+    };
+    build_dns(&dns, zone, !args.zone.is_empty(), replacements, timeout)
+}
+
+/// The DNS options shared by every subcommand (`--nameserver`, `--offline`, `--fault`).
+pub struct DnsOptions<'a> {
+    pub offline: bool,
+    pub nameserver: &'a [String],
+    pub fault: &'a [String],
+}
+
+/// Loads `--zone` files into zone data (shared with the `dkim` subcommand).
+pub fn load_zones(paths: &[OsString]) -> Result<ZoneData, InputError> {
+    let mut zone = ZoneData::new();
+    for path in paths {
+        match parse_zone_file(Path::new(path)) {
+            Ok(records) => zone.extend(records),
+            Err(e) => return err(terminal_safe(&clip_to(&e.to_string(), 400)).into_owned()),
+        }
+    }
+    Ok(zone)
+}
+
+/// live (cached) → overlay (`zone`, `replacements`) → faults; the fault layer is also returned
+/// alone. `has_zone` says whether any `--zone` was given (an overlay is used only then, or when
+/// offline, or with replacements).
+pub fn build_dns(
+    dns: &DnsOptions<'_>,
+    zone: ZoneData,
+    has_zone: bool,
+    replacements: Vec<TxtReplacement>,
+    timeout: Duration,
+) -> Result<Stack, InputError> {
+    let upstream: Option<Arc<dyn Resolver>> = if dns.offline {
         None
     } else {
-        let live = if args.nameserver.is_empty() {
+        let live = if dns.nameserver.is_empty() {
             HickoryResolver::system(timeout)
         } else {
-            let servers = args
+            let servers = dns
                 .nameserver
                 .iter()
                 .map(|s| parse_nameserver(s))
@@ -212,23 +244,22 @@ fn build_resolver(
             Err(e) => return err(format!("cannot set up DNS: {e}")),
         }
     };
-    let mut resolver: Arc<dyn Resolver> =
-        if args.offline || !args.zone.is_empty() || !replacements.is_empty() {
-            let mut overlay = Overlay::new(zone, upstream);
-            for r in replacements {
-                overlay.replace_txt(r);
-            }
-            Arc::new(overlay)
-        } else {
-            match upstream {
-                Some(u) => u,
-                None => Arc::new(Overlay::new(zone, None)),
-            }
-        };
+    let mut resolver: Arc<dyn Resolver> = if dns.offline || has_zone || !replacements.is_empty() {
+        let mut overlay = Overlay::new(zone, upstream);
+        for r in replacements {
+            overlay.replace_txt(r);
+        }
+        Arc::new(overlay)
+    } else {
+        match upstream {
+            Some(u) => u,
+            None => Arc::new(Overlay::new(zone, None)),
+        }
+    };
     let mut fault_layer = None;
-    if !args.fault.is_empty() {
+    if !dns.fault.is_empty() {
         let mut faults = Faults::new(resolver);
-        for spec in &args.fault {
+        for spec in dns.fault {
             match parse_fault_spec(spec) {
                 Ok((name, rtype, kind)) => faults.add(&name, rtype, kind),
                 Err(e) => return err(format!("--fault: {e}")),
@@ -416,7 +447,7 @@ fn parse_nameserver(s: &str) -> Result<SocketAddr, InputError> {
 }
 
 /// A number of seconds within `(min, max)` (inclusive; args::TIMEOUT_RANGE, DEADLINE_RANGE).
-fn seconds(v: f64, what: &str, (min, max): (f64, f64)) -> Result<Duration, InputError> {
+pub fn seconds(v: f64, what: &str, (min, max): (f64, f64)) -> Result<Duration, InputError> {
     if !(v.is_finite() && (min..=max).contains(&v)) {
         return err(format!(
             "{what}: expected a number of seconds from {min} to {max}"

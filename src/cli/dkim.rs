@@ -1,0 +1,221 @@
+//! The `spfcheck dkim DOMAIN [-s SELECTOR]...` subcommand: audit the DKIM keys a domain
+//! publishes. `cli::run` sends here when the first argument is `dkim` (so `spfcheck DOMAIN IP`
+//! parses as before; a domain literally named `dkim` is no FQDN and is not worth keeping).
+//! Its own clap struct, the same DNS stack as a check (`plan::build_dns`).
+
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+use clap::Parser;
+
+use super::args::{ColorChoice, TIMEOUT_RANGE};
+use super::plan::{DnsOptions, InputError, build_dns, load_zones, parse_domain, seconds};
+use super::{clap_message, error_line, exit};
+use crate::eval::dkim_keys::{self, COMMON_SELECTORS, Status};
+use crate::report::dkim_keys::{KeyReport, render_json, render_text};
+use crate::report::escape::echo;
+use crate::report::style;
+
+const DKIM_AFTER_HELP: &str = "\
+Without -s, a built-in list of common selectors is tried (Microsoft 365 selector1/selector2,
+Google google, Mailchimp k1-k3, SendGrid s1/s2, Zoho, Mailgun, Proton, Fastmail fm1-fm3,
+default, dkim, mail, ...). Selectors cannot be listed from DNS, so discovery can miss any
+other selector: name it with -s.
+
+Exit codes:
+  0  every key found is usable
+  1  a key has an error-level finding, or no key was found
+  2  usage or input error
+  4  a DNS failure (SERVFAIL, timeout) prevented the audit of a selector
+
+Examples:
+  spfcheck dkim example.com
+  spfcheck dkim example.com -s selector1 -s google
+  spfcheck dkim --zone testdata/seed/seed.zone --offline thespykiller.co.uk -s mail2021";
+
+/// Output format of the key audit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DkimFormat {
+    Text,
+    Json,
+}
+
+/// `spfcheck dkim`: audit the DKIM public keys of DOMAIN.
+#[derive(Debug, Parser)]
+#[command(
+    name = "spfcheck dkim",
+    about = "Fetch and audit the DKIM public keys a domain publishes (RFC 6376 §3.6.1, RFC 8301, RFC 8463)",
+    after_help = DKIM_AFTER_HELP
+)]
+pub struct DkimArgs {
+    /// The signing domain (d=).
+    pub domain: String,
+
+    /// A selector to audit (repeatable); without it, common selectors are tried.
+    #[arg(short = 's', long = "selector", value_name = "SELECTOR")]
+    pub selectors: Vec<String>,
+
+    /// An RFC 1035 zone file whose records override live DNS (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub zone: Vec<OsString>,
+
+    /// Answer from zone data only: absent names are NXDOMAIN, absent types NODATA.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// A DNS server to ask instead of the system's, IP[:PORT] (repeatable).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+
+    /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<String>,
+
+    /// Seconds to wait for each attempt of a query (0.01 to 60).
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "5",
+        allow_negative_numbers = true
+    )]
+    pub timeout: f64,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DkimFormat,
+
+    /// Shorthand for --format json.
+    #[arg(long)]
+    pub json: bool,
+
+    /// When to color text output (NO_COLOR in the environment also turns it off).
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// A selector: `sub-domain *("." sub-domain)` (RFC 6376 §3.1), each label a letter or digit,
+/// then letters, digits and hyphens, not ending in a hyphen (RFC 5321 §4.1.2), at most 63
+/// octets; the whole name stays under 253 with the domain.
+fn parse_selector(s: &str, domain: &str) -> Result<String, InputError> {
+    let ok_label = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.first().is_some_and(u8::is_ascii_alphanumeric)
+            && b.last().is_some_and(u8::is_ascii_alphanumeric)
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+    };
+    if !s.split('.').all(ok_label) {
+        return Err(InputError(format!(
+            "-s {} is not a valid selector (dot-separated labels of letters, digits and '-', RFC 6376 §3.1)",
+            echo(s)
+        )));
+    }
+    if s.len() + "._domainkey.".len() + domain.len() > 253 {
+        return Err(InputError(format!(
+            "-s {}: SELECTOR._domainkey.DOMAIN is longer than 253 characters",
+            echo(s)
+        )));
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
+/// Runs `spfcheck dkim ...` (`argv` without the program name's `dkim`: program name first).
+pub fn run(argv: Vec<OsString>) -> i32 {
+    let args = match DkimArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return 0;
+            }
+            error_line(&format!("{} (see spfcheck dkim --help)", clap_message(&e)));
+            return exit::USAGE;
+        }
+    };
+    match audit(&args) {
+        Ok(code) => code,
+        Err(e) => {
+            error_line(&e.to_string());
+            exit::USAGE
+        }
+    }
+}
+
+fn audit(args: &DkimArgs) -> Result<i32, InputError> {
+    let domain = parse_domain(&args.domain, "DOMAIN")?;
+    let mut selectors = Vec::new();
+    for s in &args.selectors {
+        let s = parse_selector(s, &domain)?;
+        if !selectors.contains(&s) {
+            selectors.push(s);
+        }
+    }
+    let discovery = selectors.is_empty();
+    if discovery {
+        selectors = COMMON_SELECTORS.iter().map(|s| s.to_string()).collect();
+    }
+    let timeout = seconds(args.timeout, "--timeout", TIMEOUT_RANGE)?;
+    let zone = load_zones(&args.zone)?;
+    let dns = DnsOptions {
+        offline: args.offline,
+        nameserver: &args.nameserver,
+        fault: &args.fault,
+    };
+    let (resolver, faults) = build_dns(&dns, zone, !args.zone.is_empty(), Vec::new(), timeout)?;
+    let color = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InputError(format!("cannot start the async runtime: {e}")))?;
+    let audits = runtime.block_on(dkim_keys::audit(
+        resolver, &domain, &selectors, !discovery, None,
+    ));
+    let unused = faults.as_ref().map(|f| f.unused()).unwrap_or_default();
+    let report = KeyReport {
+        domain: &domain,
+        discovery,
+        selectors: &selectors,
+        audits: &audits,
+        unused_faults: &unused,
+    };
+    let rendered = if args.json || args.format == DkimFormat::Json {
+        render_json(&report) + "\n"
+    } else {
+        style::with_color(color, || render_text(&report))
+    };
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(rendered.as_bytes())
+        .and_then(|_| stdout.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("spfcheck: error: cannot write output: {e}");
+        return Ok(exit::USAGE);
+    }
+    Ok(exit_code(&audits))
+}
+
+/// 4 on any DNS failure; 1 when no key was found, or one has an error-level finding or is
+/// revoked (not usable); else 0.
+fn exit_code(audits: &[dkim_keys::KeyAudit]) -> i32 {
+    if audits.iter().any(|a| a.status == Status::TempError) {
+        exit::TEMPERROR
+    } else if !audits.iter().any(|a| a.status == Status::Found)
+        || audits
+            .iter()
+            .any(|a| a.has_error() || (a.status == Status::Found && !a.usable))
+    {
+        exit::NOT_AUTHENTICATED
+    } else {
+        exit::PASS
+    }
+}

@@ -1,0 +1,143 @@
+//! Renderers for the DKIM key audit (`spfcheck dkim`): text for people and the JSON
+//! `dkim_keys` document (schema 1, `schema/spfcheck.schema.json`). Everything from DNS is
+//! untrusted: text output passes through `terminal_safe`, JSON through `json_safe`.
+
+use serde::Serialize;
+
+use crate::eval::dkim_keys::{KeyAudit, Status};
+use crate::eval::trace::Event;
+use crate::report::escape::{json_safe, terminal_safe};
+use crate::report::style::Colorize;
+
+/// What was audited, for the header line and the JSON document.
+pub struct KeyReport<'a> {
+    pub domain: &'a str,
+    /// True when the selectors came from the built-in list (no `-s`).
+    pub discovery: bool,
+    pub selectors: &'a [String],
+    pub audits: &'a [KeyAudit],
+    /// `--fault` rules that no query matched.
+    pub unused_faults: &'a [String],
+}
+
+/// The sentence that says discovery is best effort.
+pub fn discovery_note(tried: usize) -> String {
+    format!(
+        "selectors cannot be listed from DNS: discovery tried {tried} common selectors and can \
+         miss any other; name selectors with -s (the s= tag of a DKIM-Signature shows them)"
+    )
+}
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    schema: u32,
+    domain: &'a str,
+    discovery: bool,
+    selectors: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    dkim_keys: &'a [KeyAudit],
+    unused_faults: &'a [String],
+}
+
+/// The JSON document, pretty-printed, escaped for terminals.
+pub fn render_json(r: &KeyReport<'_>) -> String {
+    let doc = Doc {
+        schema: 1,
+        domain: r.domain,
+        discovery: r.discovery,
+        selectors: r.selectors,
+        note: r.discovery.then(|| discovery_note(r.selectors.len())),
+        dkim_keys: r.audits,
+        unused_faults: r.unused_faults,
+    };
+    // Serializing plain structs with string keys cannot fail; an empty object if it did.
+    json_safe(serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string()))
+}
+
+/// The text report.
+pub fn render_text(r: &KeyReport<'_>) -> String {
+    let mut out = String::new();
+    let how = if r.discovery {
+        format!("{} common selectors tried", r.selectors.len())
+    } else {
+        format!("selectors: {}", r.selectors.join(", "))
+    };
+    out.push_str(&format!(
+        "DKIM keys of {} ({})\n",
+        terminal_safe(r.domain),
+        terminal_safe(&how)
+    ));
+    if r.audits.is_empty() {
+        out.push_str("no DKIM key found\n");
+    }
+    for a in r.audits {
+        out.push('\n');
+        let verdict = match a.status {
+            Status::TempError => "temperror".yellow(),
+            Status::Missing => "no key".red(),
+            Status::Found if a.revoked => "revoked".yellow(),
+            Status::Found if a.usable => "usable".green(),
+            Status::Found => "unusable".red(),
+        };
+        out.push_str(&format!("{}: {verdict}\n", terminal_safe(&a.name)));
+        if !a.cname_chain.is_empty() {
+            out.push_str(&format!(
+                "  CNAME chain: {}\n",
+                terminal_safe(&a.cname_chain.join(" -> "))
+            ));
+        }
+        if let Some(rec) = &a.record {
+            out.push_str(&format!("  record: {}\n", terminal_safe(rec)));
+        }
+        if let Some(alg) = &a.algorithm {
+            let mut facts = vec![format!("algorithm {alg}")];
+            if let Some(b) = a.key_bits {
+                facts.push(format!("{b} bits"));
+            }
+            if let Some(h) = &a.hash_algs {
+                facts.push(format!("h={}", h.join(":")));
+            }
+            if a.services.iter().any(|s| s != "*") {
+                facts.push(format!("s={}", a.services.join(":")));
+            }
+            if a.testing {
+                facts.push("testing (t=y)".into());
+            }
+            if a.strict_identity {
+                facts.push("strict identity (t=s)".into());
+            }
+            out.push_str(&format!("  key: {}\n", terminal_safe(&facts.join(", "))));
+        }
+        for f in &a.findings {
+            out.push_str(&format!("  {}\n", terminal_safe(&f.to_string())));
+        }
+        for n in a.trace.walk() {
+            if let Event::Query {
+                name,
+                rtype,
+                outcome,
+                cached,
+                ..
+            } = &n.event
+            {
+                out.push_str(&format!(
+                    "  query {} {rtype}: {}{}\n",
+                    terminal_safe(name),
+                    outcome.as_str(),
+                    if *cached { " (cached)" } else { "" }
+                ));
+            }
+        }
+    }
+    if r.discovery {
+        out.push_str(&format!("\nnote: {}\n", discovery_note(r.selectors.len())));
+    }
+    for f in r.unused_faults {
+        out.push_str(&format!(
+            "warning: --fault {} never fired: no query matched it\n",
+            terminal_safe(f)
+        ));
+    }
+    out
+}
