@@ -25,7 +25,10 @@ Examples:
   spfcheck --mail-from bounce@esp.example brand.example 198.51.100.7
   spfcheck --dkim brand.example=pass brand.example 198.51.100.7
   spfcheck --dmarc rfc7489 --pct-sample 75 brand.example 198.51.100.7
-  spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7";
+  spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7
+
+DKIM key audit (its own options and exit codes: spfcheck dkim --help):
+  spfcheck dkim example.com -s selector1";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP";

@@ -120,7 +120,7 @@ fn parse_selector(s: &str, domain: &str) -> Result<String, InputError> {
     Ok(s.to_ascii_lowercase())
 }
 
-/// Runs `spfcheck dkim ...` (`argv` without the program name's `dkim`: program name first).
+/// Runs `spfcheck dkim ...`; `argv` starts with the name `spfcheck dkim`, then the arguments.
 pub fn run(argv: Vec<OsString>) -> i32 {
     let args = match DkimArgs::try_parse_from(argv) {
         Ok(a) => a,

@@ -135,9 +135,9 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     // `spfcheck dkim ...`: the key audit, when `dkim` is the first argument (a domain named
     // `dkim` is no FQDN, so `spfcheck DOMAIN IP` loses nothing).
     if argv.get(1).is_some_and(|a| a == "dkim") {
-        // `get(1)` above: index 1 exists.
-        let mut sub = argv;
-        sub.remove(1);
+        let sub = std::iter::once(OsString::from("spfcheck dkim"))
+            .chain(argv.into_iter().skip(2))
+            .collect();
         return dkim::run(sub);
     }
     let args = match Args::try_parse_from(argv) {
