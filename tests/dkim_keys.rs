@@ -360,3 +360,62 @@ fn hostile_record_text_is_escaped() {
     );
     assert!(!ran.stdout.contains(&0x07));
 }
+
+#[test]
+fn discovery_queries_the_selectors_concurrently() {
+    // A server that never answers: each of the 34 selectors times out (2 tries of 0.3 s).
+    // One after another that would take over 20 s; concurrently it takes about 0.6 s.
+    let silent = crate::common::SilentDns::start();
+    let ns = silent.addr().to_string();
+    let ran = run_spfcheck(&[
+        "dkim",
+        "--nameserver",
+        &ns,
+        "--timeout",
+        "0.3",
+        "brand.example",
+        "--json",
+    ]);
+    assert_eq!(ran.code, 4, "{}", String::from_utf8_lossy(&ran.stdout));
+    assert!(
+        ran.elapsed < std::time::Duration::from_secs(8),
+        "took {:?}",
+        ran.elapsed
+    );
+    let doc: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    // DNS failures are reported even in discovery (never "no key").
+    let keys = doc["dkim_keys"].as_array().unwrap();
+    assert_eq!(keys.len(), doc["selectors"].as_array().unwrap().len());
+    assert!(keys.iter().all(|k| k["status"] == "temperror"));
+}
+
+/// Key-record-like text with odd pieces (folds, non-ASCII, stray characters): `parse_key`
+/// never panics and every position stays inside the text.
+#[test]
+fn any_key_text_parses_or_fails_cleanly() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed, TestRunner};
+    use spfcheck::record::dkim_key::parse_key;
+
+    let config = Config {
+        cases: 2000,
+        rng_seed: RngSeed::Fixed(6376),
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let piece = r"(v=DKIM1|k=(rsa|ed25519|x)|p=[A-Za-z0-9+/= \t]{0,12}|h=(sha1|sha256|:| )*|t=[ys: ]{0,4}|s=[*a-z:]{0,6}|n=[ -~]{0,4}|;|\r\n |[ -~]|\u{e9})";
+    let strategy = proptest::string::string_regex(&format!("({piece}){{0,12}}")).unwrap();
+    TestRunner::new(config)
+        .run(&strategy, |text| {
+            match parse_key(&text) {
+                Ok(k) => {
+                    for d in &k.diagnostics {
+                        prop_assert!(d.position.is_none_or(|p| p <= text.len()));
+                    }
+                }
+                Err(e) => prop_assert!(e.position <= text.len(), "{e:?} in {text:?}"),
+            }
+            Ok(())
+        })
+        .unwrap();
+}

@@ -637,4 +637,20 @@ mod tests {
         assert!(rsa_modulus_bits(&[]).is_err());
         assert!(rsa_modulus_bits(&spki[..40]).is_err());
     }
+
+    #[test]
+    fn rejoin_inserts_a_separator_only_where_a_string_starts_a_tag() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            rejoin_at_tag_starts(&s(&["v=DKIM1", "k=rsa"])),
+            "v=DKIM1; k=rsa"
+        );
+        assert_eq!(
+            rejoin_at_tag_starts(&s(&["v=DKIM1;", "k=rsa"])),
+            "v=DKIM1;k=rsa"
+        );
+        assert_eq!(rejoin_at_tag_starts(&s(&["p=MIIB", "AQAB"])), "p=MIIBAQAB");
+        assert_eq!(rejoin_at_tag_starts(&s(&["k=r", "sa"])), "k=rsa");
+        assert_eq!(rejoin_at_tag_starts(&s(&[])), "");
+    }
 }
