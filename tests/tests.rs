@@ -12,6 +12,8 @@ mod cli;
 mod cli_behaviour;
 mod color;
 mod common;
+mod dkim_suite;
+mod dkim_verify;
 mod dmarc;
 mod dns_backend;
 mod dns_failures;
