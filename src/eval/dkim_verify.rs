@@ -84,18 +84,79 @@ pub async fn verify_message(
     deadline: Option<Instant>,
 ) -> Vec<Verification> {
     let mut lookup = Lookup::until(resolver, deadline);
+    let mut shared = Shared {
+        names: header_index(msg),
+        bodies: [None, None],
+    };
     let mut out = Vec::new();
     for (index, header) in msg.headers.iter().enumerate() {
-        if header.name.eq_ignore_ascii_case(b"DKIM-Signature") {
-            out.push(verify_one(&mut lookup, msg, index, now).await);
+        if !header.name.eq_ignore_ascii_case(b"DKIM-Signature") {
+            continue;
         }
+        if out.len() >= MAX_SIGNATURES {
+            // RFC 6376 §6.1: "Verifiers MAY limit the number of signatures they attempt to
+            // verify" — bounded work (and DNS queries) for a hostile message.
+            out.push(not_verified(msg, index));
+            continue;
+        }
+        out.push(verify_one(&mut lookup, &mut shared, msg, index, now).await);
     }
     out
+}
+
+/// At most this many signatures of one message are verified; the rest are `permerror`.
+pub const MAX_SIGNATURES: usize = 10;
+
+/// What all signatures of one message share: where each header name occurs, and the
+/// canonicalized body per algorithm (computed at most once each).
+struct Shared {
+    names: HashMap<Vec<u8>, Vec<usize>>,
+    bodies: [Option<Vec<u8>>; 2],
+}
+
+impl Shared {
+    fn body(&mut self, msg: &MessageView<'_>, canon: Canon) -> &[u8] {
+        let slot = match canon {
+            Canon::Simple => &mut self.bodies[0],
+            Canon::Relaxed => &mut self.bodies[1],
+        };
+        slot.get_or_insert_with(|| canonical_body(msg.body, canon))
+    }
+}
+
+fn not_verified(msg: &MessageView<'_>, index: usize) -> Verification {
+    let mut w = start(msg, index);
+    w.note(format!(
+        "not verified: only the first {MAX_SIGNATURES} signatures are"
+    ));
+    w.finish(
+        DkimAuth::PermError,
+        format!(
+            "not verified: the message has more than {MAX_SIGNATURES} DKIM-Signature fields (RFC 6376 §6.1 allows a limit)"
+        ),
+    )
+}
+
+/// Lower-cased header names (WSP removed) to their positions, top first.
+fn header_index(msg: &MessageView<'_>) -> HashMap<Vec<u8>, Vec<usize>> {
+    let mut names: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    for (i, h) in msg.headers.iter().enumerate() {
+        let name: Vec<u8> = h
+            .name
+            .iter()
+            .filter(|&&b| !is_wsp(b))
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        names.entry(name).or_default().push(i);
+    }
+    names
 }
 
 /// The partial outcome while one signature is checked.
 struct Work {
     v: Verification,
+    /// The field value (after the colon, line ends as CRLF).
+    value: String,
 }
 
 impl Work {
@@ -112,12 +173,8 @@ impl Work {
     }
 }
 
-async fn verify_one(
-    lookup: &mut Lookup,
-    msg: &MessageView<'_>,
-    index: usize,
-    now: u64,
-) -> Verification {
+/// The field's value and what can be read from it before parsing (for display).
+fn start(msg: &MessageView<'_>, index: usize) -> Work {
     let raw = msg.headers.get(index).map_or(&[][..], |h| h.raw);
     let value_bytes = raw
         .iter()
@@ -135,7 +192,7 @@ async fn verify_one(
             .unwrap_or_default()
     };
     let b_text: String = tag("b").chars().filter(|c| !c.is_whitespace()).collect();
-    let mut w = Work {
+    Work {
         v: Verification {
             domain: tag("d").to_ascii_lowercase(),
             selector: tag("s"),
@@ -155,7 +212,19 @@ async fn verify_one(
                 ),
             }),
         },
-    };
+        value,
+    }
+}
+
+async fn verify_one(
+    lookup: &mut Lookup,
+    shared: &mut Shared,
+    msg: &MessageView<'_>,
+    index: usize,
+    now: u64,
+) -> Verification {
+    let mut w = start(msg, index);
+    let value = std::mem::take(&mut w.value);
 
     // RFC 6376 §6.1.1: validate the signature header field.
     let sig = match dkim_sig::parse_signature(&value) {
@@ -213,7 +282,7 @@ async fn verify_one(
     }
 
     // RFC 6376 §3.7: the body hash.
-    let body = canonical_body(msg.body, sig.body_canon);
+    let body = shared.body(msg, sig.body_canon);
     let signed_len = match sig.body_length {
         Some(l) if l > body.len() as u64 => {
             w.v.body_hash_ok = Some(false);
@@ -229,7 +298,7 @@ async fn verify_one(
         Some(l) => usize::try_from(l).unwrap_or(body.len()),
         None => body.len(),
     };
-    let signed_body = body.get(..signed_len).unwrap_or(&body);
+    let signed_body = body.get(..signed_len).unwrap_or(body);
     let computed = ring::digest::digest(hash, signed_body);
     let engine = base64::engine::general_purpose::STANDARD;
     let body_ok = computed.as_ref() == sig.body_hash.as_slice();
@@ -334,7 +403,8 @@ async fn verify_one(
     }
 
     // RFC 6376 §5.4.2, §3.7: the header hash input.
-    let (data, names) = header_hash_input(msg, index, &sig);
+    let body_len = body.len();
+    let (data, names) = header_hash_input(msg, &shared.names, index, &sig);
     w.note(format!(
         "signed header fields in hashing order ({}): {}",
         sig.header_canon.as_str(),
@@ -380,10 +450,9 @@ async fn verify_one(
         );
     }
     let mut reason = "signature verified".to_string();
-    if signed_len < body.len() {
+    if signed_len < body_len {
         reason.push_str(&format!(
-            "; only the first {signed_len} of {} body bytes are signed (l=): content may have been appended (RFC 6376 §8.2)",
-            body.len()
+            "; only the first {signed_len} of {body_len} body bytes are signed (l=): content may have been appended (RFC 6376 §8.2)"
         ));
     }
     if key.testing() {
@@ -696,24 +765,22 @@ fn without_b_value(raw: &[u8]) -> Vec<u8> {
 /// bottom up; names with none left contribute nothing) and the names in hashing order.
 fn header_hash_input(
     msg: &MessageView<'_>,
+    index: &HashMap<Vec<u8>, Vec<usize>>,
     sig_index: usize,
     sig: &DkimSignature,
 ) -> (Vec<u8>, Vec<String>) {
-    let mut instances: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    for (i, h) in msg.headers.iter().enumerate() {
-        let name: Vec<u8> = h
-            .name
-            .iter()
-            .filter(|&&b| !is_wsp(b))
-            .map(u8::to_ascii_lowercase)
-            .collect();
-        instances.entry(name).or_default().push(i);
-    }
+    // How many instances of each name this signature has used, from the bottom.
+    let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut data = Vec::new();
     let mut names = Vec::new();
     for wanted in &sig.signed_headers {
         let key = wanted.to_ascii_lowercase().into_bytes();
-        let picked = instances.get_mut(&key).and_then(Vec::pop);
+        let picked = index.get(&key).and_then(|positions| {
+            let n = used.entry(key.clone()).or_insert(0);
+            let pos = positions.len().checked_sub(*n + 1)?;
+            *n += 1;
+            positions.get(pos).copied()
+        });
         match picked.and_then(|i| msg.headers.get(i)) {
             Some(h) => {
                 data.extend_from_slice(&canonical_header(h.raw, sig.header_canon));
