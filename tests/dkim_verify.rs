@@ -274,3 +274,36 @@ async fn bounded_work_on_hostile_messages() {
     assert_eq!(v[0].result, DkimAuth::Pass, "{}", v[0].reason);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn hostile_signature_values_give_a_result_not_a_panic() {
+    let body = b"Hello\r\n";
+    let values: Vec<Vec<u8>> = vec![
+        b"DKIM-Signature: v=9; a=; b=!!; bh=%%; c=x/y/z; d=; h=; i=@@; l=-1; q=; s=; t=x; x=y".to_vec(),
+        b"DKIM-Signature:".to_vec(),
+        b"DKIM-Signature: ;;;;".to_vec(),
+        b"DKIM-Signature: v=1; a=rsa-sha256; b=AAAA; bh=AAAA; d=a.example; h=from; s=\xff\xfe".to_vec(),
+        b"DKIM-Signature: v=1; a=rsa-sha256; b=AAAA; bh=AAAA; d=a.example; h=from; s=s; l=99999999999999999999".to_vec(),
+        [b"DKIM-Signature: v=1; h=".as_slice(), &b"from:".repeat(20_000)].concat(),
+        (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect(),
+    ];
+    for value in &values {
+        let msg = spfcheck::eval::dkim_verify::MessageView {
+            headers: vec![
+                spfcheck::eval::dkim_verify::Header {
+                    name: b"From",
+                    raw: b"From: a@a.example",
+                },
+                spfcheck::eval::dkim_verify::Header {
+                    name: b"DKIM-Signature",
+                    raw: value,
+                },
+            ],
+            body,
+        };
+        let v = verify_message(zone_dns(), &msg, NOW, None).await;
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].result, DkimAuth::PermError, "{}", v[0].reason);
+        assert!(!v[0].reason.is_empty());
+    }
+}
