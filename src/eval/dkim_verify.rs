@@ -635,30 +635,38 @@ fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed).
+/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed), in one pass: empty lines
+/// are held back until a non-empty line follows, so those at the end are dropped.
 pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
-    let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
-    // A body ending in a line end leaves an empty piece after it; it is not a line.
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let mut out_lines: Vec<Vec<u8>> = lines
-        .into_iter()
-        .map(|l| {
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            match canon {
-                Canon::Simple => l.to_vec(),
-                Canon::Relaxed => relax(l),
-            }
-        })
-        .collect();
-    // Both: empty lines at the end are ignored.
-    while out_lines.last().is_some_and(|l| l.is_empty()) {
-        out_lines.pop();
-    }
     let mut out = Vec::with_capacity(body.len() + 2);
-    for l in &out_lines {
-        out.extend_from_slice(l);
+    let mut held_empty = 0usize;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(p) => (
+                rest.get(..p).unwrap_or_default(),
+                rest.get(p + 1..).unwrap_or_default(),
+            ),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let empty = match canon {
+            Canon::Simple => line.is_empty(),
+            Canon::Relaxed => line.iter().all(|&b| is_wsp(b)),
+        };
+        if empty {
+            held_empty += 1;
+            continue;
+        }
+        for _ in 0..held_empty {
+            out.extend_from_slice(b"\r\n");
+        }
+        held_empty = 0;
+        match canon {
+            Canon::Simple => out.extend_from_slice(line),
+            Canon::Relaxed => relax_into(line, &mut out),
+        }
         out.extend_from_slice(b"\r\n");
     }
     // Simple: an empty body is one CRLF (§3.4.3); relaxed: it stays empty (§3.4.4).
@@ -671,6 +679,11 @@ pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
 /// Relaxed whitespace: runs of WSP become one SP, WSP at the end goes (RFC 6376 §3.4.4).
 fn relax(line: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len());
+    relax_into(line, &mut out);
+    out
+}
+
+fn relax_into(line: &[u8], out: &mut Vec<u8>) {
     let mut in_ws = false;
     for &b in line {
         if is_wsp(b) {
@@ -683,7 +696,6 @@ fn relax(line: &[u8]) -> Vec<u8> {
             out.push(b);
         }
     }
-    out
 }
 
 /// One canonicalized header field, with its CRLF (RFC 6376 §3.4.1 simple, §3.4.2 relaxed).
