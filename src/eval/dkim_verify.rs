@@ -182,13 +182,14 @@ fn start(msg: &MessageView<'_>, index: usize) -> Work {
         .and_then(|c| raw.get(c + 1..))
         .unwrap_or(&[]);
     let value = String::from_utf8_lossy(&crlf(value_bytes)).into_owned();
-    // Best-effort d= and s= for display even when the signature does not parse.
+    // Best-effort d= and s= for display even when the signature does not parse (clipped: a
+    // hostile value can be as long as the message).
     let scan = taglist::scan_tag_list(&value);
     let tag = |n: &str| {
         scan.tags
             .iter()
             .find(|t| t.name == n)
-            .map(|t| t.value.trim().to_string())
+            .map(|t| t.value.trim().chars().take(255).collect::<String>())
             .unwrap_or_default()
     };
     let b_text: String = tag("b").chars().filter(|c| !c.is_whitespace()).collect();
