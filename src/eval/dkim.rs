@@ -14,6 +14,12 @@ pub enum DkimAuth {
     Fail,
     /// No signature.
     None,
+    /// RFC 8601 §2.7.1 neutral. Accepted from `--dkim`; signature verification does not
+    /// produce it (RFC 6376 §6.1 PERMFAIL cases are `PermError`, see `eval::dkim_verify`).
+    Neutral,
+    /// RFC 8601 §2.7.1 policy: signed, but an aspect of the signature is not acceptable to the
+    /// receiver. Accepted from `--dkim`; signature verification does not produce it.
+    Policy,
     TempError,
     PermError,
 }
@@ -24,6 +30,8 @@ impl DkimAuth {
             DkimAuth::Pass => "pass",
             DkimAuth::Fail => "fail",
             DkimAuth::None => "none",
+            DkimAuth::Neutral => "neutral",
+            DkimAuth::Policy => "policy",
             DkimAuth::TempError => "temperror",
             DkimAuth::PermError => "permerror",
         }
@@ -34,6 +42,8 @@ impl DkimAuth {
             "pass" => DkimAuth::Pass,
             "fail" => DkimAuth::Fail,
             "none" => DkimAuth::None,
+            "neutral" => DkimAuth::Neutral,
+            "policy" => DkimAuth::Policy,
             "temperror" => DkimAuth::TempError,
             "permerror" => DkimAuth::PermError,
             _ => return None,
@@ -65,7 +75,7 @@ impl DkimResult {
             .ok_or_else(|| "expected DOMAIN[:SELECTOR]=RESULT".to_string())?;
         let result = DkimAuth::from_name(result.trim()).ok_or_else(|| {
             format!(
-                "unknown DKIM result {:?} (pass, fail, none, temperror, permerror)",
+                "unknown DKIM result {:?} (pass, fail, none, neutral, policy, temperror, permerror)",
                 result.trim()
             )
         })?;
@@ -109,6 +119,11 @@ mod tests {
         assert_eq!(r.result, DkimAuth::Pass);
         let r = DkimResult::parse_simulated("esp.example=TempError").unwrap();
         assert_eq!((r.selector, r.result), (None, DkimAuth::TempError));
+        for word in ["neutral", "policy"] {
+            let r = DkimResult::parse_simulated(&format!("brand.example={word}")).unwrap();
+            assert_eq!(r.result.as_str(), word);
+            assert_eq!(serde_json::to_value(r.result).unwrap(), word);
+        }
         assert!(DkimResult::parse_simulated("brand.example").is_err());
         assert!(DkimResult::parse_simulated("brand.example=ok").is_err());
         assert!(DkimResult::parse_simulated("bad..example=pass").is_err());

@@ -3,6 +3,7 @@
 
 pub mod dkim;
 pub mod dkim_keys;
+pub mod dkim_verify;
 pub mod dmarc;
 pub mod lookup;
 pub mod macros;
