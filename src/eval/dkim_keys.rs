@@ -21,14 +21,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use spki::der::Decode;
 use tokio::time::Instant;
 
 use crate::diag::{Diagnostic, Severity};
 use crate::dns::{Answer, RData, RType, Resolver};
 use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
-use crate::record::dkim_key::{DkimKey, KeyErrorKind, KeyType, parse_key};
+use crate::record::dkim_key::{DkimKey, KeyErrorKind, KeyType, parse_key, rsa_components};
 
 /// CNAME hops shown (as the DNS backends follow at most this many).
 pub const MAX_CNAME_HOPS: usize = 8;
@@ -589,27 +588,8 @@ fn judge_key(a: &mut KeyAudit, key: &DkimKey) {
 /// The RSA modulus size in bits, from a SubjectPublicKeyInfo or a bare PKCS#1 RSAPublicKey
 /// (both occur in DNS). DER parsing by the `spki` and `pkcs1` crates.
 pub fn rsa_modulus_bits(der: &[u8]) -> Result<u32, String> {
-    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
-    let pkcs1_der = match spki::SubjectPublicKeyInfoRef::from_der(der) {
-        Ok(info) => {
-            let oid = info.algorithm.oid.to_string();
-            if oid != RSA_ENCRYPTION {
-                return Err(format!(
-                    "a SubjectPublicKeyInfo for algorithm {oid}, not rsaEncryption"
-                ));
-            }
-            info.subject_public_key
-                .as_bytes()
-                .ok_or_else(|| "the public key bit string is not whole bytes".to_string())?
-        }
-        Err(_) => der,
-    };
-    let key = pkcs1::RsaPublicKey::from_der(pkcs1_der)
-        .map_err(|e| format!("neither SubjectPublicKeyInfo nor RSAPublicKey DER: {e}"))?;
-    let modulus = key.modulus.as_bytes();
-    let Some(&top) = modulus.first() else {
-        return Err("the modulus is zero".to_string());
-    };
+    let (modulus, _) = rsa_components(der)?;
+    let top = modulus.first().copied().unwrap_or(0);
     let bits = (modulus.len() as u64) * 8 - u64::from(top.leading_zeros());
     u32::try_from(bits).map_err(|_| "the modulus is too large".to_string())
 }

@@ -15,8 +15,8 @@
 //!   (RFC 6376 §8.2: content may have been appended).
 //! - Line ends: a bare LF in the header or body is read as CRLF (a message stored with Unix
 //!   line ends is canonicalised as it was sent).
-//! - Crypto is `ring` (RSASSA-PKCS1-v1_5 with SHA-256, Ed25519, SHA-256/SHA-1 digests); this
-//!   module only reads the DER structure of an RSA key to find its modulus and exponent.
+//! - Crypto is `ring` (RSASSA-PKCS1-v1_5 with SHA-256, Ed25519, SHA-256/SHA-1 digests); an RSA
+//!   key's modulus and exponent come from `record::dkim_key::rsa_components` (`spki`, `pkcs1`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::dns::{Answer, RType, Resolver};
 use crate::eval::dkim::DkimAuth;
 use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
-use crate::record::dkim_key::{self, DkimKey, KeyType};
+use crate::record::dkim_key::{self, DkimKey, KeyType, rsa_components};
 use crate::record::dkim_sig::{self, Canon, DkimSignature, SigAlgorithm};
 use crate::record::taglist;
 
@@ -532,6 +532,7 @@ fn key_material(key: &DkimKey) -> Result<VerifyKey, String> {
             }
         }
         _ => rsa_components(&key.public_key)
+            .ok()
             .map(|(n, e)| {
                 let bits = bit_length(&n);
                 VerifyKey::Rsa { n, e, bits }
@@ -539,72 +540,6 @@ fn key_material(key: &DkimKey) -> Result<VerifyKey, String> {
             .ok_or_else(|| {
                 "p= is not an RSA public key (neither SubjectPublicKeyInfo nor PKCS#1 RSAPublicKey; RFC 6376 §3.6.1)".to_string()
             }),
-    }
-}
-
-/// Reads one DER element: (tag, contents, rest).
-fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&len0, rest) = rest.split_first()?;
-    let (len, rest) = if len0 < 0x80 {
-        (usize::from(len0), rest)
-    } else {
-        let n = usize::from(len0 & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let (len_bytes, rest) = rest.split_at_checked(n)?;
-        let len = len_bytes
-            .iter()
-            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-        (len, rest)
-    };
-    let (content, rest) = rest.split_at_checked(len)?;
-    Some((tag, content, rest))
-}
-
-/// rsaEncryption, 1.2.840.113549.1.1.1.
-const RSA_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-
-/// The modulus and exponent (big-endian, no leading zeros) of an RSA key given as a
-/// SubjectPublicKeyInfo (RFC 5280 §4.1) or a bare PKCS#1 RSAPublicKey (RFC 8017 §A.1.1).
-fn rsa_components(key: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
-    let (tag, seq, _) = der(key)?;
-    if tag != 0x30 {
-        return None;
-    }
-    let (t1, c1, rest) = der(seq)?;
-    match t1 {
-        0x02 => {
-            let (t2, c2, _) = der(rest)?;
-            if t2 != 0x02 {
-                return None;
-            }
-            let strip = |b: &[u8]| -> Vec<u8> {
-                let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
-                b.get(start..).unwrap_or_default().to_vec()
-            };
-            let (n, e) = (strip(c1), strip(c2));
-            (!n.is_empty() && !e.is_empty()).then_some((n, e))
-        }
-        0x30 => {
-            let (ot, oid, _) = der(c1)?;
-            if ot != 0x06 || oid != RSA_OID {
-                return None;
-            }
-            let (bt, bits, _) = der(rest)?;
-            let (&unused, inner) = bits.split_first()?;
-            if bt != 0x03 || unused != 0 {
-                return None;
-            }
-            let (tag, inner_seq, _) = der(inner)?;
-            let (first, _, _) = der(inner_seq)?;
-            if tag != 0x30 || first != 0x02 {
-                return None;
-            }
-            rsa_components(inner)
-        }
-        _ => None,
     }
 }
 
@@ -862,15 +797,16 @@ mod tests {
     fn rsa_key_forms() {
         // A toy PKCS#1 RSAPublicKey: n = 0x00C5 (8 bits), e = 3; and the same in an SPKI.
         let pkcs1 = [0x30, 0x07, 0x02, 0x02, 0x00, 0xc5, 0x02, 0x01, 0x03];
-        assert_eq!(rsa_components(&pkcs1), Some((vec![0xc5], vec![3])));
+        assert_eq!(rsa_components(&pkcs1).ok(), Some((vec![0xc5], vec![3])));
         let mut spki = vec![0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09];
-        spki.extend_from_slice(RSA_OID);
+        // rsaEncryption, 1.2.840.113549.1.1.1.
+        spki.extend_from_slice(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]);
         spki.extend_from_slice(&[0x05, 0x00, 0x03, 0x0a, 0x00]);
         spki.extend_from_slice(&pkcs1);
-        assert_eq!(rsa_components(&spki), Some((vec![0xc5], vec![3])));
+        assert_eq!(rsa_components(&spki).ok(), Some((vec![0xc5], vec![3])));
         assert_eq!(bit_length(&[0xc5]), 8);
         assert_eq!(bit_length(&[0x01, 0x00]), 9);
-        assert_eq!(rsa_components(&[0x30, 0x00]), None);
-        assert_eq!(rsa_components(b"garbage"), None);
+        assert!(rsa_components(&[0x30, 0x00]).is_err());
+        assert!(rsa_components(b"garbage").is_err());
     }
 }

@@ -354,6 +354,43 @@ fn decode_base64(tag: &Tag) -> Result<Vec<u8>, ParseError> {
         })
 }
 
+/// The modulus and public exponent (big-endian, no leading zero octets) of an RSA public key
+/// published as a SubjectPublicKeyInfo (RFC 5280 §4.1.2.7, the usual `p=`) or as a bare PKCS#1
+/// RSAPublicKey (RFC 8017 §A.1.1), which some publishers use. Read with the `spki` and `pkcs1`
+/// crates, never by hand.
+pub fn rsa_components(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    use spki::der::Decode;
+    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+    let pkcs1_der = match spki::SubjectPublicKeyInfoRef::from_der(der) {
+        Ok(info) => {
+            let oid = info.algorithm.oid.to_string();
+            if oid != RSA_ENCRYPTION {
+                return Err(format!(
+                    "a SubjectPublicKeyInfo for algorithm {oid}, not rsaEncryption"
+                ));
+            }
+            info.subject_public_key
+                .as_bytes()
+                .ok_or_else(|| "the public key bit string is not whole bytes".to_string())?
+        }
+        Err(_) => der,
+    };
+    let key = pkcs1::RsaPublicKey::from_der(pkcs1_der)
+        .map_err(|e| format!("neither SubjectPublicKeyInfo nor RSAPublicKey DER: {e}"))?;
+    let strip = |b: &[u8]| -> Vec<u8> {
+        let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+        b.get(start..).unwrap_or_default().to_vec()
+    };
+    let (n, e) = (
+        strip(key.modulus.as_bytes()),
+        strip(key.public_exponent.as_bytes()),
+    );
+    if n.is_empty() || e.is_empty() {
+        return Err("the modulus or the exponent is zero".to_string());
+    }
+    Ok((n, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
