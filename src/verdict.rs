@@ -10,6 +10,7 @@ use crate::dns::Resolver;
 use crate::eval::dkim::DkimResult;
 use crate::eval::dmarc::{self, Disposition, DmarcOutput, DmarcRequest, DmarcResult, SpfIdentity};
 use crate::eval::spf::{self, SpfOutput, SpfRequest, SpfResult};
+use crate::message::Message;
 use crate::record::dmarc::DmarcMode;
 
 /// Everything a receiver knows about one message.
@@ -24,6 +25,8 @@ pub struct VerdictRequest {
     pub mode: DmarcMode,
     /// RFC 7489 `pct` sample (0..=99).
     pub pct_sample: u8,
+    /// The message whose DKIM-Signatures are verified (`--message`), if any.
+    pub message: Option<Arc<Message>>,
 }
 
 /// The overall outcome, which the exit code reports.

@@ -12,6 +12,7 @@ mod cli;
 mod cli_behaviour;
 mod color;
 mod common;
+mod dkim_message;
 mod dmarc;
 mod dns_backend;
 mod dns_failures;

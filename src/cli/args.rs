@@ -25,10 +25,12 @@ Examples:
   spfcheck --mail-from bounce@esp.example brand.example 198.51.100.7
   spfcheck --dkim brand.example=pass brand.example 198.51.100.7
   spfcheck --dmarc rfc7489 --pct-sample 75 brand.example 198.51.100.7
-  spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7";
+  spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7
+  spfcheck --message mail.eml 198.51.100.7
+  spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml";
 
 /// The two forms of the command line (shown by --help and in usage errors).
-pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP";
+pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";
 
 /// Bounds of --timeout and --deadline, in seconds (documented in --help and the README).
 pub const TIMEOUT_RANGE: (f64, f64) = (0.01, 60.0);
@@ -91,7 +93,7 @@ pub enum DmarcChoice {
 )]
 pub struct Args {
     /// The header From domain the mail claims (also the MAIL FROM domain unless --mail-from).
-    /// Left out when --from gives the From address. A value starting with '-' goes after '--'.
+    /// Left out when --from or --message gives the From address. A value starting with '-' goes after '--'.
     #[arg(value_name = "DOMAIN")]
     pub domain: Option<String>,
 
@@ -102,6 +104,11 @@ pub struct Args {
     /// The header From address (`addr@domain` or `Name <addr@domain>`) instead of DOMAIN.
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
+
+    /// A message (RFC 5322, at most 32 MiB; `-` reads standard input) whose DKIM-Signatures
+    /// are verified and whose From gives the From domain (DOMAIN may then be left out).
+    #[arg(long, value_name = "FILE")]
+    pub message: Option<OsString>,
 
     /// A DKIM result to assume, for a dry run without a message:
     /// DOMAIN[:SELECTOR]=pass|fail|none|temperror|permerror (repeatable).
