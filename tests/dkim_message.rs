@@ -79,7 +79,7 @@ fn from_domain_comes_from_the_message() {
     let r = run_with("from3", msg, &["other.example", "192.0.2.7"]);
     let e = one_error(&r, "differs");
     assert!(
-        e.contains("differs from the message's From domain brand.example"),
+        e.contains("differs from the message's From domain \"brand.example\""),
         "{e}"
     );
     // --from and --message together are refused.
