@@ -14,6 +14,11 @@ pub enum DkimAuth {
     Fail,
     /// No signature.
     None,
+    /// The signature could not be judged (e.g. its key is revoked, RFC 6376 §3.6.1).
+    Neutral,
+    /// The signature verified but the receiver will not accept it by local policy (RFC 8601
+    /// §2.7.1), e.g. `l=` leaves content unsigned.
+    Policy,
     TempError,
     PermError,
 }
@@ -24,6 +29,8 @@ impl DkimAuth {
             DkimAuth::Pass => "pass",
             DkimAuth::Fail => "fail",
             DkimAuth::None => "none",
+            DkimAuth::Neutral => "neutral",
+            DkimAuth::Policy => "policy",
             DkimAuth::TempError => "temperror",
             DkimAuth::PermError => "permerror",
         }
@@ -34,6 +41,8 @@ impl DkimAuth {
             "pass" => DkimAuth::Pass,
             "fail" => DkimAuth::Fail,
             "none" => DkimAuth::None,
+            "neutral" => DkimAuth::Neutral,
+            "policy" => DkimAuth::Policy,
             "temperror" => DkimAuth::TempError,
             "permerror" => DkimAuth::PermError,
             _ => return None,
@@ -91,7 +100,7 @@ impl DkimResult {
             .ok_or_else(|| "expected DOMAIN[:SELECTOR]=RESULT".to_string())?;
         let result = DkimAuth::from_name(result.trim()).ok_or_else(|| {
             format!(
-                "unknown DKIM result {:?} (pass, fail, none, temperror, permerror)",
+                "unknown DKIM result {:?} (pass, fail, none, neutral, policy, temperror, permerror)",
                 result.trim()
             )
         })?;

@@ -2,6 +2,7 @@
 //! tree (with no clock times in it), and asks DNS only through `dns::Resolver`.
 
 pub mod dkim;
+pub mod dkim_verify;
 pub mod dmarc;
 pub mod lookup;
 pub mod macros;

@@ -71,7 +71,7 @@ fn dkim_word(r: DkimAuth) -> ColoredString {
     match r {
         DkimAuth::Pass => w.green().bold(),
         DkimAuth::Fail => w.red().bold(),
-        DkimAuth::None => w.normal().bold(),
+        DkimAuth::None | DkimAuth::Neutral | DkimAuth::Policy => w.normal().bold(),
         DkimAuth::TempError | DkimAuth::PermError => w.magenta().bold(),
     }
 }
