@@ -223,3 +223,36 @@ fn over_the_size_limit_is_refused_without_reading_it() {
     let r = run_spfcheck(&["--offline", "--message", big.to_str().unwrap(), "192.0.2.7"]);
     assert!(one_error(&r, "at limit").contains("not an RFC 5322 message"));
 }
+
+/// Every DKIM-Signature is verified and reported, in message order, whatever its tags: a
+/// signature with every tag malformed and one whose key does not exist give results (never a
+/// panic, never an error line), both `source: "message"`, both in Authentication-Results.
+#[test]
+fn every_signature_gives_a_result_even_malformed() {
+    let msg = b"DKIM-Signature: v=9; a=foo-bar; b=!!!; bh=???; c=x/y; d=..; h=; i=nope;\n l=-1; q=x/y; s=; t=zz; x=-4; z=%%\nDKIM-Signature: v=1; a=rsa-sha256; d=brand.example; s=absent;\n h=from; bh=AAAA; b=QUJDREVGR0hJSktMTU5P\nFrom: a@brand.example\n\n\x00\xff binary body \x1b[31m\n";
+    let r = run_with("malformed", msg, &["--json", "192.0.2.7"]);
+    assert!(matches!(r.code, 0 | 1 | 3 | 4), "exit {}", r.code);
+    assert!(
+        r.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let doc = json(&r, "malformed");
+    let dkim = doc["dkim"].as_array().unwrap();
+    assert_eq!(dkim.len(), 2, "{doc:#}");
+    for d in dkim {
+        assert_eq!(d["source"], "message");
+        assert_ne!(d["result"], "pass");
+    }
+    assert_eq!(dkim[0]["result"], "permerror", "{:#}", dkim[0]);
+    let ar = doc["authentication_results"].as_str().unwrap();
+    assert_eq!(ar.matches("dkim=").count(), 2, "{ar}");
+    // The text output has a section per signature and no raw escape byte.
+    let r = run_with("malformed-text", msg, &["192.0.2.7"]);
+    let out = String::from_utf8_lossy(&r.stdout);
+    assert!(
+        out.contains("signature 1") && out.contains("signature 2"),
+        "{out}"
+    );
+    assert!(!out.contains('\x1b'), "{out}");
+}

@@ -183,6 +183,18 @@ impl Message {
         })
     }
 
+    /// The DKIM view (RFC 6376 §3.4 works on these raw bytes): header fields in order with
+    /// their raw bytes, and the body.
+    pub fn view(&self) -> crate::eval::dkim_verify::MessageView<'_> {
+        crate::eval::dkim_verify::MessageView {
+            headers: self
+                .headers()
+                .map(|(name, raw)| crate::eval::dkim_verify::Header { name, raw })
+                .collect(),
+            body: self.body(),
+        }
+    }
+
     /// How many header fields the message has.
     pub fn header_count(&self) -> usize {
         self.fields.len()
