@@ -2,14 +2,35 @@
 //! fetch the key, canonicalise, hash and verify, and say why the result is what it is, with
 //! a trace. The message layer (`src/message/`) builds the [`MessageView`]; this module only
 //! reads the raw bytes it is given.
+//!
+//! Decisions (documented in the README's DKIM section):
+//! - Results use RFC 8601 §2.7.1 words. A signature that cannot be evaluated (malformed,
+//!   unsupported, expired, no key, revoked key, key constraints violated) is `permerror`
+//!   (RFC 6376 §6.1 PERMFAIL); a DNS failure fetching the key is `temperror` (TEMPFAIL); a
+//!   body-hash or signature mismatch is `fail`; the reason says which.
+//! - rsa-sha1 is never a pass: RFC 8301 §3.1 says such signatures "have permanently failed
+//!   evaluation", so the result is `permerror` with that reason (the body hash is still
+//!   computed for the trace). RSA keys under 1024 bits are `permerror` (RFC 8301 §3.2).
+//! - A body longer than `l=` still verifies; the reason says how many bytes are unsigned
+//!   (RFC 6376 §8.2: content may have been appended).
+//! - Line ends: a bare LF in the header or body is read as CRLF (a message stored with Unix
+//!   line ends is canonicalised as it was sent).
+//! - Crypto is `ring` (RSASSA-PKCS1-v1_5 with SHA-256, Ed25519, SHA-256/SHA-1 digests); this
+//!   module only reads the DER structure of an RSA key to find its modulus and exponent.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use tokio::time::Instant;
 
-use crate::dns::Resolver;
+use crate::dns::{Answer, RType, Resolver};
 use crate::eval::dkim::DkimAuth;
+use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
+use crate::record::dkim_key::{self, DkimKey, KeyType};
+use crate::record::dkim_sig::{self, Canon, DkimSignature, SigAlgorithm};
+use crate::record::taglist;
 
 /// One header field as it appears in the message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +61,7 @@ pub struct Verification {
     pub algorithm: String,
     /// `c=` spelled out as "header/body".
     pub canonicalization: String,
-    /// RSA modulus size of the key used, when one was fetched and parsed.
+    /// RSA modulus size (256 for Ed25519) of the key used, when one was fetched and parsed.
     pub key_bits: Option<u32>,
     /// Whether the computed body hash matched `bh=`; `None` when it was not computed.
     pub body_hash_ok: Option<bool>,
@@ -51,6 +72,9 @@ pub struct Verification {
     pub trace: Node,
 }
 
+/// How far in the future `t=` may be before the signature is refused (clock skew).
+const CLOCK_SKEW: u64 = 300;
+
 /// Verifies every DKIM-Signature header of `msg`, topmost first; one [`Verification`] each.
 /// `now` is the Unix time against which `t=` and `x=` are checked.
 pub async fn verify_message(
@@ -59,24 +83,714 @@ pub async fn verify_message(
     now: u64,
     deadline: Option<Instant>,
 ) -> Vec<Verification> {
-    let _ = (resolver, now, deadline);
-    msg.headers
+    let mut lookup = Lookup::until(resolver, deadline);
+    let mut out = Vec::new();
+    for (index, header) in msg.headers.iter().enumerate() {
+        if header.name.eq_ignore_ascii_case(b"DKIM-Signature") {
+            out.push(verify_one(&mut lookup, msg, index, now).await);
+        }
+    }
+    out
+}
+
+/// The partial outcome while one signature is checked.
+struct Work {
+    v: Verification,
+}
+
+impl Work {
+    fn note(&mut self, text: impl Into<String>) {
+        self.v.trace.push(Event::Note { text: text.into() });
+    }
+
+    fn finish(mut self, result: DkimAuth, reason: impl Into<String>) -> Verification {
+        let reason = reason.into();
+        self.note(format!("result: {result} ({reason})"));
+        self.v.result = result;
+        self.v.reason = reason;
+        self.v
+    }
+}
+
+async fn verify_one(
+    lookup: &mut Lookup,
+    msg: &MessageView<'_>,
+    index: usize,
+    now: u64,
+) -> Verification {
+    let raw = msg.headers.get(index).map_or(&[][..], |h| h.raw);
+    let value_bytes = raw
         .iter()
-        .filter(|h| h.name.eq_ignore_ascii_case(b"DKIM-Signature"))
-        .map(|_| Verification {
-            domain: String::new(),
-            selector: String::new(),
+        .position(|&b| b == b':')
+        .and_then(|c| raw.get(c + 1..))
+        .unwrap_or(&[]);
+    let value = String::from_utf8_lossy(&crlf(value_bytes)).into_owned();
+    // Best-effort d= and s= for display even when the signature does not parse.
+    let scan = taglist::scan_tag_list(&value);
+    let tag = |n: &str| {
+        scan.tags
+            .iter()
+            .find(|t| t.name == n)
+            .map(|t| t.value.trim().to_string())
+            .unwrap_or_default()
+    };
+    let b_text: String = tag("b").chars().filter(|c| !c.is_whitespace()).collect();
+    let mut w = Work {
+        v: Verification {
+            domain: tag("d").to_ascii_lowercase(),
+            selector: tag("s"),
             result: DkimAuth::PermError,
-            reason: "not implemented yet".to_string(),
-            algorithm: String::new(),
+            reason: String::new(),
+            algorithm: tag("a"),
             canonicalization: String::new(),
             key_bits: None,
             body_hash_ok: None,
-            header_b: String::new(),
+            header_b: b_text.chars().take(8).collect(),
             identity: None,
             trace: Node::new(Event::Step {
-                title: "DKIM-Signature".to_string(),
+                title: format!(
+                    "DKIM-Signature (header field {} of {})",
+                    index + 1,
+                    msg.headers.len()
+                ),
             }),
+        },
+    };
+
+    // RFC 6376 §6.1.1: validate the signature header field.
+    let sig = match dkim_sig::parse_signature(&value) {
+        Ok(sig) => sig,
+        Err(e) => {
+            return w.finish(
+                DkimAuth::PermError,
+                format!("malformed DKIM-Signature: {e} (RFC 6376 §6.1.1)"),
+            );
+        }
+    };
+    w.v.domain = sig.domain.clone();
+    w.v.selector = sig.selector.clone();
+    w.v.algorithm = sig.algorithm_name.clone();
+    w.v.canonicalization = format!("{}/{}", sig.header_canon.as_str(), sig.body_canon.as_str());
+    w.v.identity = sig.identity.clone();
+    w.note(format!(
+        "signature: d={} s={} a={} c={} h={}{}",
+        sig.domain,
+        sig.selector,
+        sig.algorithm_name,
+        w.v.canonicalization,
+        sig.signed_headers.join(":"),
+        sig.body_length
+            .map(|l| format!(" l={l}"))
+            .unwrap_or_default()
+    ));
+    let hash = match sig.algorithm {
+        SigAlgorithm::RsaSha256 | SigAlgorithm::Ed25519Sha256 => &ring::digest::SHA256,
+        SigAlgorithm::RsaSha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+        SigAlgorithm::Other(ref a) => {
+            let reason = format!(
+                "unsupported algorithm a={a} (rsa-sha256 and ed25519-sha256 are verified; RFC 6376 §3.3, RFC 8463)"
+            );
+            return w.finish(DkimAuth::PermError, reason);
+        }
+    };
+    // RFC 6376 §3.5 x=, §6.1.1: "Verifiers MAY ignore signatures with an expiration time in
+    // the past" — this verifier does, with `now` given by the caller.
+    if let Some(x) = sig.expiration
+        && x < now
+    {
+        return w.finish(
+            DkimAuth::PermError,
+            format!("signature expired (x={x} is before now={now}; RFC 6376 §3.5 x=)"),
+        );
+    }
+    if let Some(t) = sig.timestamp
+        && t > now.saturating_add(CLOCK_SKEW)
+    {
+        return w.finish(
+            DkimAuth::PermError,
+            format!("signature timestamp in the future (t={t}, now={now}; RFC 6376 §3.5 t=)"),
+        );
+    }
+
+    // RFC 6376 §3.7: the body hash.
+    let body = canonical_body(msg.body, sig.body_canon);
+    let signed_len = match sig.body_length {
+        Some(l) if l > body.len() as u64 => {
+            w.v.body_hash_ok = Some(false);
+            return w.finish(
+                DkimAuth::PermError,
+                format!(
+                    "l={l} is longer than the canonicalized body ({} bytes; RFC 6376 §6.1.3)",
+                    body.len()
+                ),
+            );
+        }
+        // `l` fits in usize: it is at most the body length.
+        Some(l) => usize::try_from(l).unwrap_or(body.len()),
+        None => body.len(),
+    };
+    let signed_body = body.get(..signed_len).unwrap_or(&body);
+    let computed = ring::digest::digest(hash, signed_body);
+    let engine = base64::engine::general_purpose::STANDARD;
+    let body_ok = computed.as_ref() == sig.body_hash.as_slice();
+    w.v.body_hash_ok = Some(body_ok);
+    w.note(format!(
+        "body hash ({} canonicalization, {} of {} bytes): computed {}, claimed {} ({})",
+        sig.body_canon.as_str(),
+        signed_len,
+        body.len(),
+        engine.encode(computed.as_ref()),
+        engine.encode(&sig.body_hash),
+        if body_ok { "match" } else { "MISMATCH" }
+    ));
+
+    // RFC 6376 §6.1.2: get the public key.
+    let name = format!("{}._domainkey.{}", sig.selector, sig.domain);
+    let answer = lookup.query(&name, RType::Txt, &mut w.v.trace).await;
+    let key = match answer {
+        Answer::Records { data, .. } => {
+            let mut first_error = None;
+            let mut found = None;
+            for text in data.iter().filter_map(|r| r.txt_joined()) {
+                match dkim_key::parse_key(&text) {
+                    Ok(k) => {
+                        found = Some(k);
+                        break;
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            match (found, first_error) {
+                (Some(k), _) => k,
+                (None, Some(e)) => {
+                    return w.finish(
+                        DkimAuth::PermError,
+                        format!("key record at {name} is malformed: {e} (RFC 6376 §6.1.2)"),
+                    );
+                }
+                (None, None) => {
+                    return w.finish(
+                        DkimAuth::PermError,
+                        format!("no key: {name} has no TXT record (RFC 6376 §6.1.2)"),
+                    );
+                }
+            }
+        }
+        Answer::NxDomain | Answer::NoData => {
+            let kind = answer.kind();
+            return w.finish(
+                DkimAuth::PermError,
+                format!("no key: {name} answered {kind} (RFC 6376 §6.1.2)"),
+            );
+        }
+        failure => {
+            return w.finish(
+                DkimAuth::TempError,
+                format!(
+                    "DNS failure fetching the key at {name}: {}{} (RFC 6376 §6.1.2)",
+                    failure.kind(),
+                    failure.cause_suffix()
+                ),
+            );
+        }
+    };
+    if let Err(reason) = check_key(&sig, &key) {
+        return w.finish(DkimAuth::PermError, reason);
+    }
+    let hash_name = if sig.algorithm == SigAlgorithm::RsaSha1 {
+        "sha1"
+    } else {
+        "sha256"
+    };
+    let verify_key = match key_material(&key) {
+        Ok(k) => k,
+        Err(reason) => return w.finish(DkimAuth::PermError, reason),
+    };
+    w.v.key_bits = Some(verify_key.bits());
+    w.note(format!(
+        "key: k={}, {} bits{}{}",
+        key.key_type,
+        verify_key.bits(),
+        if key.testing() { ", testing (t=y)" } else { "" },
+        if key.strict_identity() { ", t=s" } else { "" }
+    ));
+    if let VerifyKey::Rsa { bits, .. } = verify_key {
+        // RFC 8301 §3.2: "Verifiers MUST NOT consider signatures using RSA keys of less than
+        // 1024 bits as valid signatures."
+        if bits < 1024 {
+            return w.finish(
+                DkimAuth::PermError,
+                format!("RSA key of {bits} bits is too short (under 1024 bits; RFC 8301 §3.2)"),
+            );
+        }
+        if bits > 8192 {
+            return w.finish(
+                DkimAuth::PermError,
+                format!("RSA key of {bits} bits is larger than this verifier supports (8192)"),
+            );
+        }
+    }
+
+    // RFC 6376 §5.4.2, §3.7: the header hash input.
+    let (data, names) = header_hash_input(msg, index, &sig);
+    w.note(format!(
+        "signed header fields in hashing order ({}): {}",
+        sig.header_canon.as_str(),
+        names.join(", ")
+    ));
+    if sig.algorithm == SigAlgorithm::RsaSha1 {
+        return w.finish(
+            DkimAuth::PermError,
+            format!(
+                "rsa-sha1 is a historic algorithm: such signatures have permanently failed evaluation (RFC 8301 §3.1){}",
+                if body_ok { "" } else { "; the body hash does not match either" }
+            ),
+        );
+    }
+    if !body_ok {
+        return w.finish(
+            DkimAuth::Fail,
+            "body hash mismatch: the body was changed after signing (RFC 6376 §6.1.3)",
+        );
+    }
+    let verified = match &verify_key {
+        VerifyKey::Rsa { n, e, .. } => ring::signature::RsaPublicKeyComponents { n, e }
+            .verify(
+                &ring::signature::RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
+                &data,
+                &sig.signature,
+            )
+            .is_ok(),
+        VerifyKey::Ed25519(k) => {
+            // RFC 8463 §3: Ed25519 signs the SHA-256 hash of the header data.
+            let digest = ring::digest::digest(&ring::digest::SHA256, &data);
+            ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, k)
+                .verify(digest.as_ref(), &sig.signature)
+                .is_ok()
+        }
+    };
+    if !verified {
+        return w.finish(
+            DkimAuth::Fail,
+            format!(
+                "signature mismatch: the body hash matches but the {hash_name} signature over the signed header fields does not verify (a signed header field was changed, or the key does not match; RFC 6376 §6.1.3)"
+            ),
+        );
+    }
+    let mut reason = "signature verified".to_string();
+    if signed_len < body.len() {
+        reason.push_str(&format!(
+            "; only the first {signed_len} of {} body bytes are signed (l=): content may have been appended (RFC 6376 §8.2)",
+            body.len()
+        ));
+    }
+    if key.testing() {
+        reason.push_str("; the key is in testing mode (t=y)");
+    }
+    w.finish(DkimAuth::Pass, reason)
+}
+
+/// The key record's constraints on the signature (RFC 6376 §3.6.1, §6.1.2).
+fn check_key(sig: &DkimSignature, key: &DkimKey) -> Result<(), String> {
+    if key.is_revoked() {
+        return Err("key revoked (empty p=; RFC 6376 §3.6.1)".to_string());
+    }
+    let wanted = match sig.algorithm {
+        SigAlgorithm::Ed25519Sha256 => KeyType::Ed25519,
+        _ => KeyType::Rsa,
+    };
+    if key.key_type != wanted {
+        return Err(format!(
+            "key type k={} does not match a={} (RFC 6376 §6.1.2)",
+            key.key_type, sig.algorithm_name
+        ));
+    }
+    let hash = if sig.algorithm == SigAlgorithm::RsaSha1 {
+        "sha1"
+    } else {
+        "sha256"
+    };
+    if !key.allows_hash(hash) {
+        return Err(format!(
+            "the key's h= does not allow {hash} (RFC 6376 §3.6.1 h=)"
+        ));
+    }
+    if !key.allows_service("email") {
+        return Err(format!(
+            "the key's s={} does not include email or * (RFC 6376 §3.6.1 s=)",
+            key.services.join(":")
+        ));
+    }
+    if key.strict_identity() && sig.identity_domain() != sig.domain {
+        return Err(format!(
+            "the key has t=s but the i= domain {} is not exactly d={} (RFC 6376 §3.6.1 t=s)",
+            sig.identity_domain(),
+            sig.domain
+        ));
+    }
+    Ok(())
+}
+
+/// A public key ready for `ring`.
+enum VerifyKey {
+    Rsa { n: Vec<u8>, e: Vec<u8>, bits: u32 },
+    Ed25519(Vec<u8>),
+}
+
+impl VerifyKey {
+    fn bits(&self) -> u32 {
+        match self {
+            VerifyKey::Rsa { bits, .. } => *bits,
+            VerifyKey::Ed25519(_) => 256,
+        }
+    }
+}
+
+fn key_material(key: &DkimKey) -> Result<VerifyKey, String> {
+    match key.key_type {
+        // RFC 8463 §4.2: the raw 32-byte public key, not wrapped.
+        KeyType::Ed25519 => {
+            if key.public_key.len() == 32 {
+                Ok(VerifyKey::Ed25519(key.public_key.clone()))
+            } else {
+                Err(format!(
+                    "ed25519 key is {} bytes, not the 32-byte raw key RFC 8463 §4.2 requires",
+                    key.public_key.len()
+                ))
+            }
+        }
+        _ => rsa_components(&key.public_key)
+            .map(|(n, e)| {
+                let bits = bit_length(&n);
+                VerifyKey::Rsa { n, e, bits }
+            })
+            .ok_or_else(|| {
+                "p= is not an RSA public key (neither SubjectPublicKeyInfo nor PKCS#1 RSAPublicKey; RFC 6376 §3.6.1)".to_string()
+            }),
+    }
+}
+
+/// Reads one DER element: (tag, contents, rest).
+fn der(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&len0, rest) = rest.split_first()?;
+    let (len, rest) = if len0 < 0x80 {
+        (usize::from(len0), rest)
+    } else {
+        let n = usize::from(len0 & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (len_bytes, rest) = rest.split_at_checked(n)?;
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+        (len, rest)
+    };
+    let (content, rest) = rest.split_at_checked(len)?;
+    Some((tag, content, rest))
+}
+
+/// rsaEncryption, 1.2.840.113549.1.1.1.
+const RSA_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// The modulus and exponent (big-endian, no leading zeros) of an RSA key given as a
+/// SubjectPublicKeyInfo (RFC 5280 §4.1) or a bare PKCS#1 RSAPublicKey (RFC 8017 §A.1.1).
+fn rsa_components(key: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (tag, seq, _) = der(key)?;
+    if tag != 0x30 {
+        return None;
+    }
+    let (t1, c1, rest) = der(seq)?;
+    match t1 {
+        0x02 => {
+            let (t2, c2, _) = der(rest)?;
+            if t2 != 0x02 {
+                return None;
+            }
+            let strip = |b: &[u8]| -> Vec<u8> {
+                let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
+                b.get(start..).unwrap_or_default().to_vec()
+            };
+            let (n, e) = (strip(c1), strip(c2));
+            (!n.is_empty() && !e.is_empty()).then_some((n, e))
+        }
+        0x30 => {
+            let (ot, oid, _) = der(c1)?;
+            if ot != 0x06 || oid != RSA_OID {
+                return None;
+            }
+            let (bt, bits, _) = der(rest)?;
+            let (&unused, inner) = bits.split_first()?;
+            if bt != 0x03 || unused != 0 {
+                return None;
+            }
+            let (tag, inner_seq, _) = der(inner)?;
+            let (first, _, _) = der(inner_seq)?;
+            if tag != 0x30 || first != 0x02 {
+                return None;
+            }
+            rsa_components(inner)
+        }
+        _ => None,
+    }
+}
+
+fn bit_length(n: &[u8]) -> u32 {
+    match n.first() {
+        None => 0,
+        Some(&b) => {
+            let len = u32::try_from(n.len()).unwrap_or(u32::MAX / 16);
+            (len - 1) * 8 + (8 - b.leading_zeros())
+        }
+    }
+}
+
+/// Bare LF → CRLF (see the module comment).
+fn crlf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 16);
+    let mut prev = 0u8;
+    for &b in bytes {
+        if b == b'\n' && prev != b'\r' {
+            out.push(b'\r');
+        }
+        out.push(b);
+        prev = b;
+    }
+    out
+}
+
+fn is_wsp(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed).
+pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
+    let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+    // A body ending in a line end leaves an empty piece after it; it is not a line.
+    if lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let mut out_lines: Vec<Vec<u8>> = lines
+        .into_iter()
+        .map(|l| {
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            match canon {
+                Canon::Simple => l.to_vec(),
+                Canon::Relaxed => relax(l),
+            }
         })
-        .collect()
+        .collect();
+    // Both: empty lines at the end are ignored.
+    while out_lines.last().is_some_and(|l| l.is_empty()) {
+        out_lines.pop();
+    }
+    let mut out = Vec::with_capacity(body.len() + 2);
+    for l in &out_lines {
+        out.extend_from_slice(l);
+        out.extend_from_slice(b"\r\n");
+    }
+    // Simple: an empty body is one CRLF (§3.4.3); relaxed: it stays empty (§3.4.4).
+    if out.is_empty() && canon == Canon::Simple {
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Relaxed whitespace: runs of WSP become one SP, WSP at the end goes (RFC 6376 §3.4.4).
+fn relax(line: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(line.len());
+    let mut in_ws = false;
+    for &b in line {
+        if is_wsp(b) {
+            in_ws = true;
+        } else {
+            if in_ws {
+                out.push(b' ');
+                in_ws = false;
+            }
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// One canonicalized header field, with its CRLF (RFC 6376 §3.4.1 simple, §3.4.2 relaxed).
+pub fn canonical_header(raw: &[u8], canon: Canon) -> Vec<u8> {
+    match canon {
+        Canon::Simple => {
+            let mut out = crlf(raw);
+            out.extend_from_slice(b"\r\n");
+            out
+        }
+        Canon::Relaxed => {
+            let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+            let (name, value) = raw.split_at(colon);
+            let value = value.get(1..).unwrap_or_default();
+            let mut out: Vec<u8> = name
+                .iter()
+                .rev()
+                .skip_while(|&&b| is_wsp(b))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .map(|b| b.to_ascii_lowercase())
+                .collect();
+            out.push(b':');
+            let unfolded: Vec<u8> = value
+                .iter()
+                .copied()
+                .filter(|&b| b != b'\r' && b != b'\n')
+                .collect();
+            let relaxed = relax(&unfolded);
+            out.extend_from_slice(relaxed.strip_prefix(b" ").unwrap_or(&relaxed));
+            out.extend_from_slice(b"\r\n");
+            out
+        }
+    }
+}
+
+/// The DKIM-Signature field with the value of its `b=` tag removed (RFC 6376 §3.7).
+fn without_b_value(raw: &[u8]) -> Vec<u8> {
+    let colon = raw.iter().position(|&b| b == b':').unwrap_or(raw.len());
+    let (name, value) = raw.split_at(colon);
+    let mut out = name.to_vec();
+    for (i, seg) in value.split(|&b| b == b';').enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        // The first segment starts with the colon.
+        let body = if i == 0 {
+            seg.get(1..).unwrap_or_default()
+        } else {
+            seg
+        };
+        if i == 0 {
+            out.push(b':');
+        }
+        let start = body
+            .iter()
+            .position(|&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .unwrap_or(body.len());
+        let rest = body.get(start..).unwrap_or_default();
+        let is_b = rest.first() == Some(&b'b')
+            && rest
+                .get(1..)
+                .unwrap_or_default()
+                .iter()
+                .find(|&&b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+                == Some(&b'=');
+        if is_b {
+            let eq = body.iter().position(|&b| b == b'=').unwrap_or(body.len());
+            out.extend_from_slice(body.get(..=eq).unwrap_or(body));
+        } else {
+            out.extend_from_slice(body);
+        }
+    }
+    out
+}
+
+/// The header hash input (RFC 6376 §5.4.2: each `h=` name takes the last unused instance,
+/// bottom up; names with none left contribute nothing) and the names in hashing order.
+fn header_hash_input(
+    msg: &MessageView<'_>,
+    sig_index: usize,
+    sig: &DkimSignature,
+) -> (Vec<u8>, Vec<String>) {
+    let mut instances: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    for (i, h) in msg.headers.iter().enumerate() {
+        let name: Vec<u8> = h
+            .name
+            .iter()
+            .filter(|&&b| !is_wsp(b))
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        instances.entry(name).or_default().push(i);
+    }
+    let mut data = Vec::new();
+    let mut names = Vec::new();
+    for wanted in &sig.signed_headers {
+        let key = wanted.to_ascii_lowercase().into_bytes();
+        let picked = instances.get_mut(&key).and_then(Vec::pop);
+        match picked.and_then(|i| msg.headers.get(i)) {
+            Some(h) => {
+                data.extend_from_slice(&canonical_header(h.raw, sig.header_canon));
+                names.push(String::from_utf8_lossy(h.name).into_owned());
+            }
+            None => names.push(format!("{wanted} (absent: signed as not present)")),
+        }
+    }
+    if let Some(h) = msg.headers.get(sig_index) {
+        let mut own = canonical_header(&without_b_value(h.raw), sig.header_canon);
+        // The signature field itself is hashed without its final CRLF.
+        own.truncate(own.len().saturating_sub(2));
+        data.extend_from_slice(&own);
+        names.push(format!(
+            "{} (this signature, b= emptied)",
+            String::from_utf8_lossy(h.name)
+        ));
+    }
+    (data, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_canonicalization() {
+        // RFC 6376 §3.4.5 example.
+        let body = b" C \r\nD \t E\r\n\r\n\r\n";
+        assert_eq!(canonical_body(body, Canon::Relaxed), b" C\r\nD E\r\n");
+        assert_eq!(canonical_body(body, Canon::Simple), b" C \r\nD \t E\r\n");
+        assert_eq!(canonical_body(b"", Canon::Simple), b"\r\n");
+        assert_eq!(canonical_body(b"", Canon::Relaxed), b"");
+        assert_eq!(canonical_body(b"\r\n\r\n", Canon::Relaxed), b"");
+        assert_eq!(canonical_body(b"abc", Canon::Simple), b"abc\r\n");
+        assert_eq!(canonical_body(b"a\nb\n", Canon::Simple), b"a\r\nb\r\n");
+    }
+
+    #[test]
+    fn header_canonicalization() {
+        // RFC 6376 §3.4.5 example.
+        assert_eq!(canonical_header(b"A: X", Canon::Relaxed), b"a:X\r\n");
+        assert_eq!(
+            canonical_header(b"B : Y\t\r\n\tZ  ", Canon::Relaxed),
+            b"b:Y Z\r\n"
+        );
+        assert_eq!(
+            canonical_header(b"B : Y\t\r\n\tZ  ", Canon::Simple),
+            b"B : Y\t\r\n\tZ  \r\n"
+        );
+    }
+
+    #[test]
+    fn b_value_removed() {
+        assert_eq!(
+            without_b_value(b"DKIM-Signature: v=1; bh=abc; b=xy\r\n z; d=x"),
+            b"DKIM-Signature: v=1; bh=abc; b=; d=x"
+        );
+        assert_eq!(
+            without_b_value(b"DKIM-Signature:b=xyz"),
+            b"DKIM-Signature:b="
+        );
+    }
+
+    #[test]
+    fn rsa_key_forms() {
+        // A toy PKCS#1 RSAPublicKey: n = 0x00C5 (8 bits), e = 3; and the same in an SPKI.
+        let pkcs1 = [0x30, 0x07, 0x02, 0x02, 0x00, 0xc5, 0x02, 0x01, 0x03];
+        assert_eq!(rsa_components(&pkcs1), Some((vec![0xc5], vec![3])));
+        let mut spki = vec![0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09];
+        spki.extend_from_slice(RSA_OID);
+        spki.extend_from_slice(&[0x05, 0x00, 0x03, 0x0a, 0x00]);
+        spki.extend_from_slice(&pkcs1);
+        assert_eq!(rsa_components(&spki), Some((vec![0xc5], vec![3])));
+        assert_eq!(bit_length(&[0xc5]), 8);
+        assert_eq!(bit_length(&[0x01, 0x00]), 9);
+        assert_eq!(rsa_components(&[0x30, 0x00]), None);
+        assert_eq!(rsa_components(b"garbage"), None);
+    }
 }

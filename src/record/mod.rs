@@ -2,6 +2,7 @@
 //! error out. Nothing here does I/O or knows about evaluation.
 
 pub mod dkim_key;
+pub mod dkim_sig;
 pub mod dmarc;
 pub mod spf;
 pub mod taglist;
