@@ -196,6 +196,19 @@ fn bad_input_is_one_error_line() {
     many.extend_from_slice(b"\nbody\n");
     let r = run_with("many", &many, &["192.0.2.7"]);
     assert!(one_error(&r, "many").contains("more than 10000 header fields"));
+    // 9,000 signatures: refused (each would cost a key query and a body hash).
+    let mut sigs = Vec::new();
+    for i in 0..9000 {
+        sigs.extend_from_slice(
+            format!(
+                "DKIM-Signature: v=1; a=rsa-sha256; d=brand.example; s=s{i}; h=from; bh=AA; b=QQ\n"
+            )
+            .as_bytes(),
+        );
+    }
+    sigs.extend_from_slice(b"From: a@brand.example\n\nbody\n");
+    let r = run_with("sigs", &sigs, &["192.0.2.7"]);
+    assert!(one_error(&r, "sigs").contains("9000 DKIM-Signature header fields, more than the 50"));
     // A directory, a device, a missing file.
     let d = dir("notfile");
     for (path, want) in [
@@ -217,6 +230,33 @@ fn over_the_size_limit_is_refused_without_reading_it() {
     f.set_len(spfcheck::message::MAX_MESSAGE_BYTES + 1).unwrap();
     let r = run_spfcheck(&["--offline", "--message", big.to_str().unwrap(), "192.0.2.7"]);
     assert!(one_error(&r, "big").contains("larger than 33554432 bytes (32 MiB)"));
+    // Over the limit on standard input: refused after reading one byte more than the limit.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spfcheck"))
+        .args(["--offline", "--message", "-", "192.0.2.7"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..40 {
+            // The reader stops at the limit and exits: a broken pipe ends the writing.
+            if stdin.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("standard input: larger than 33554432 bytes"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
     // Exactly at the limit is read (and then refused as not a message: NUL bytes).
     let f = std::fs::File::create(&big).unwrap();
     f.set_len(spfcheck::message::MAX_MESSAGE_BYTES).unwrap();

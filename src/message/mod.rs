@@ -21,6 +21,11 @@ pub const MAX_MESSAGE_BYTES: u64 = 32 * 1024 * 1024;
 /// has a few hundred), and a bound on the work every DKIM-Signature's `h=` does over them.
 pub const MAX_HEADER_FIELDS: usize = 10_000;
 
+/// The most DKIM-Signature fields accepted (50; real mail carries one to a few). Each is
+/// verified (a key query and a body hash), so the count bounds the work a message can ask
+/// for; RFC 6376 §6.1 lets a verifier limit the signatures it tries. More is refused.
+pub const MAX_DKIM_SIGNATURES: usize = 50;
+
 /// Why a message could not be read or parsed: one line for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageError(pub String);
@@ -160,11 +165,21 @@ impl Message {
             });
             pos = next;
         };
-        Ok(Message {
+        let message = Message {
             bytes,
             fields,
             body_start,
-        })
+        };
+        let signatures = message
+            .headers()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(b"DKIM-Signature"))
+            .count();
+        if signatures > MAX_DKIM_SIGNATURES {
+            return Err(MessageError(format!(
+                "the message has {signatures} DKIM-Signature header fields, more than the {MAX_DKIM_SIGNATURES} verified: refused (RFC 6376 §6.1 lets a verifier limit them)"
+            )));
+        }
+        Ok(message)
     }
 
     /// The whole message as read (bare LF as CRLF).
@@ -308,6 +323,10 @@ mod tests {
         let e = Message::parse(many.as_bytes()).unwrap_err();
         assert!(e.0.contains("more than 10000 header fields"), "{e}");
         assert!(Message::parse("X: 1\n".repeat(MAX_HEADER_FIELDS).as_bytes()).is_ok());
+        let sigs = "DKIM-Signature: x\n".repeat(MAX_DKIM_SIGNATURES);
+        assert!(Message::parse(sigs.as_bytes()).is_ok());
+        let e = Message::parse(format!("{sigs}dkim-signature: y\n").as_bytes()).unwrap_err();
+        assert!(e.0.contains("51 DKIM-Signature header fields"), "{e}");
     }
 
     #[test]
