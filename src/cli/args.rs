@@ -10,7 +10,8 @@ Exit codes (the receiver's verdict):
   0  authenticated: DMARC pass; or, with no DMARC policy, SPF pass
   1  not authenticated: DMARC fail (whatever the disposition); or, with no DMARC policy,
      SPF fail, softfail, neutral or none
-  2  usage or input error (bad IP, domain, address, zone file, record, option)
+  2  usage or input error (bad IP, domain, address, zone file, record, option; a --message
+     that is unreadable, too large or not a message, or without exactly one From author)
   3  permerror: the published policy is broken (DMARC record unusable; or no DMARC and
      SPF permerror)
   4  temperror: a DNS failure (SERVFAIL, timeout) prevented a result
