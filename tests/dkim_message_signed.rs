@@ -23,10 +23,12 @@ fn json(r: &crate::common::Ran, what: &str) -> serde_json::Value {
 const FIXTURE_ZONE: &str = "testdata/dkim/fixtures.zone";
 const SIGNED: &str = "testdata/dkim/messages/relaxed-relaxed.eml";
 const NOW: &str = "1764550800";
-/// SPF passes for the ESP's bounce domain only (not aligned with fixtures.example, whose zone
+/// SPF passes for the ESP's bounce domain only (not aligned with fixtures.example, which
 /// publishes DMARC p=reject): only an aligned DKIM pass can make DMARC pass.
 const POLICY_ZONE: &str = "$TTL 300
 esp.example. IN TXT \"v=spf1 ip4:198.51.100.0/24 -all\"
+fixtures.example. IN TXT \"v=spf1 -all\"
+_dmarc.fixtures.example. IN TXT \"v=DMARC1; p=reject\"
 ";
 
 fn signed_args(tag: &str, message: &str, extra: &[&str]) -> Vec<String> {

@@ -8,7 +8,7 @@ use spfcheck::dns::fault::{FaultKind, Faults};
 use spfcheck::dns::overlay::{Overlay, ZoneData};
 use spfcheck::dns::{RType, Resolver};
 use spfcheck::eval::dkim::DkimAuth;
-use spfcheck::eval::dkim_verify::{Verification, verify_message};
+use spfcheck::eval::dkim_verify::{MAX_SIGNATURES, Verification, verify_message};
 use spfcheck::eval::trace::Event;
 
 use crate::dkim_suite::split_message;
@@ -235,4 +235,75 @@ async fn several_signatures_in_order_and_malformed_ones() {
         ]
     );
     assert!(v[0].reason.contains("required tag"), "{}", v[0].reason);
+}
+
+#[tokio::test]
+async fn bounded_work_on_hostile_messages() {
+    let signed = std::fs::read("testdata/dkim/messages/relaxed-relaxed.eml").unwrap();
+    let sig_end = signed.windows(7).position(|w| w == b"\r\nFrom:").unwrap() + 2;
+    // 12 copies of one signature: the first MAX_SIGNATURES are verified, the rest are not.
+    let mut raw = Vec::new();
+    for _ in 0..12 {
+        raw.extend_from_slice(&signed[..sig_end]);
+    }
+    raw.extend_from_slice(&signed[sig_end..]);
+    let msg = split_message(&raw);
+    let v = verify_message(zone_dns(), &msg, NOW, None).await;
+    assert_eq!(v.len(), 12);
+    assert!(
+        v[..MAX_SIGNATURES]
+            .iter()
+            .all(|v| v.result == DkimAuth::Pass)
+    );
+    assert!(v[MAX_SIGNATURES..].iter().all(
+        |v| v.result == DkimAuth::PermError && v.reason.contains("more than 10 DKIM-Signature")
+    ));
+    // 100,000 unsigned header fields below the signed ones: still a pass, in linear work.
+    let mut raw = signed[..sig_end].to_vec();
+    let rest = &signed[sig_end..];
+    let body_at = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 2;
+    raw.extend_from_slice(&rest[..body_at]);
+    for i in 0..100_000 {
+        raw.extend_from_slice(format!("X-Filler-{}: {i}\r\n", i % 7).as_bytes());
+    }
+    raw.extend_from_slice(&rest[body_at..]);
+    let msg = split_message(&raw);
+    assert_eq!(msg.headers.len(), 100_006);
+    let started = std::time::Instant::now();
+    let v = verify_message(zone_dns(), &msg, NOW, None).await;
+    assert_eq!(v[0].result, DkimAuth::Pass, "{}", v[0].reason);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn hostile_signature_values_give_a_result_not_a_panic() {
+    let body = b"Hello\r\n";
+    let values: Vec<Vec<u8>> = vec![
+        b"DKIM-Signature: v=9; a=; b=!!; bh=%%; c=x/y/z; d=; h=; i=@@; l=-1; q=; s=; t=x; x=y".to_vec(),
+        b"DKIM-Signature:".to_vec(),
+        b"DKIM-Signature: ;;;;".to_vec(),
+        b"DKIM-Signature: v=1; a=rsa-sha256; b=AAAA; bh=AAAA; d=a.example; h=from; s=\xff\xfe".to_vec(),
+        b"DKIM-Signature: v=1; a=rsa-sha256; b=AAAA; bh=AAAA; d=a.example; h=from; s=s; l=99999999999999999999".to_vec(),
+        [b"DKIM-Signature: v=1; h=".as_slice(), &b"from:".repeat(20_000)].concat(),
+        (0u32..4096).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect(),
+    ];
+    for value in &values {
+        let msg = spfcheck::eval::dkim_verify::MessageView {
+            headers: vec![
+                spfcheck::eval::dkim_verify::Header {
+                    name: b"From",
+                    raw: b"From: a@a.example",
+                },
+                spfcheck::eval::dkim_verify::Header {
+                    name: b"DKIM-Signature",
+                    raw: value,
+                },
+            ],
+            body,
+        };
+        let v = verify_message(zone_dns(), &msg, NOW, None).await;
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].result, DkimAuth::PermError, "{}", v[0].reason);
+        assert!(!v[0].reason.is_empty());
+    }
 }

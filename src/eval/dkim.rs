@@ -14,10 +14,11 @@ pub enum DkimAuth {
     Fail,
     /// No signature.
     None,
-    /// The signature could not be judged (e.g. its key is revoked, RFC 6376 §3.6.1).
+    /// RFC 8601 §2.7.1 neutral. Accepted from `--dkim`; signature verification does not
+    /// produce it (RFC 6376 §6.1 PERMFAIL cases are `PermError`, see `eval::dkim_verify`).
     Neutral,
-    /// The signature verified but the receiver will not accept it by local policy (RFC 8601
-    /// §2.7.1), e.g. `l=` leaves content unsigned.
+    /// RFC 8601 §2.7.1 policy: signed, but an aspect of the signature is not acceptable to the
+    /// receiver. Accepted from `--dkim`; signature verification does not produce it.
     Policy,
     TempError,
     PermError,
@@ -145,6 +146,11 @@ mod tests {
         assert_eq!(r.result, DkimAuth::Pass);
         let r = DkimResult::parse_simulated("esp.example=TempError").unwrap();
         assert_eq!((r.selector, r.result), (None, DkimAuth::TempError));
+        for word in ["neutral", "policy"] {
+            let r = DkimResult::parse_simulated(&format!("brand.example={word}")).unwrap();
+            assert_eq!(r.result.as_str(), word);
+            assert_eq!(serde_json::to_value(r.result).unwrap(), word);
+        }
         assert!(DkimResult::parse_simulated("brand.example").is_err());
         assert!(DkimResult::parse_simulated("brand.example=ok").is_err());
         assert!(DkimResult::parse_simulated("bad..example=pass").is_err());

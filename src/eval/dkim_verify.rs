@@ -84,18 +84,79 @@ pub async fn verify_message(
     deadline: Option<Instant>,
 ) -> Vec<Verification> {
     let mut lookup = Lookup::until(resolver, deadline);
+    let mut shared = Shared {
+        names: header_index(msg),
+        bodies: [None, None],
+    };
     let mut out = Vec::new();
     for (index, header) in msg.headers.iter().enumerate() {
-        if header.name.eq_ignore_ascii_case(b"DKIM-Signature") {
-            out.push(verify_one(&mut lookup, msg, index, now).await);
+        if !header.name.eq_ignore_ascii_case(b"DKIM-Signature") {
+            continue;
         }
+        if out.len() >= MAX_SIGNATURES {
+            // RFC 6376 §6.1: "Verifiers MAY limit the number of signatures they attempt to
+            // verify" — bounded work (and DNS queries) for a hostile message.
+            out.push(not_verified(msg, index));
+            continue;
+        }
+        out.push(verify_one(&mut lookup, &mut shared, msg, index, now).await);
     }
     out
+}
+
+/// At most this many signatures of one message are verified; the rest are `permerror`.
+pub const MAX_SIGNATURES: usize = 10;
+
+/// What all signatures of one message share: where each header name occurs, and the
+/// canonicalized body per algorithm (computed at most once each).
+struct Shared {
+    names: HashMap<Vec<u8>, Vec<usize>>,
+    bodies: [Option<Vec<u8>>; 2],
+}
+
+impl Shared {
+    fn body(&mut self, msg: &MessageView<'_>, canon: Canon) -> &[u8] {
+        let slot = match canon {
+            Canon::Simple => &mut self.bodies[0],
+            Canon::Relaxed => &mut self.bodies[1],
+        };
+        slot.get_or_insert_with(|| canonical_body(msg.body, canon))
+    }
+}
+
+fn not_verified(msg: &MessageView<'_>, index: usize) -> Verification {
+    let mut w = start(msg, index);
+    w.note(format!(
+        "not verified: only the first {MAX_SIGNATURES} signatures are"
+    ));
+    w.finish(
+        DkimAuth::PermError,
+        format!(
+            "not verified: the message has more than {MAX_SIGNATURES} DKIM-Signature fields (RFC 6376 §6.1 allows a limit)"
+        ),
+    )
+}
+
+/// Lower-cased header names (WSP removed) to their positions, top first.
+fn header_index(msg: &MessageView<'_>) -> HashMap<Vec<u8>, Vec<usize>> {
+    let mut names: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+    for (i, h) in msg.headers.iter().enumerate() {
+        let name: Vec<u8> = h
+            .name
+            .iter()
+            .filter(|&&b| !is_wsp(b))
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        names.entry(name).or_default().push(i);
+    }
+    names
 }
 
 /// The partial outcome while one signature is checked.
 struct Work {
     v: Verification,
+    /// The field value (after the colon, line ends as CRLF).
+    value: String,
 }
 
 impl Work {
@@ -112,12 +173,8 @@ impl Work {
     }
 }
 
-async fn verify_one(
-    lookup: &mut Lookup,
-    msg: &MessageView<'_>,
-    index: usize,
-    now: u64,
-) -> Verification {
+/// The field's value and what can be read from it before parsing (for display).
+fn start(msg: &MessageView<'_>, index: usize) -> Work {
     let raw = msg.headers.get(index).map_or(&[][..], |h| h.raw);
     let value_bytes = raw
         .iter()
@@ -125,17 +182,18 @@ async fn verify_one(
         .and_then(|c| raw.get(c + 1..))
         .unwrap_or(&[]);
     let value = String::from_utf8_lossy(&crlf(value_bytes)).into_owned();
-    // Best-effort d= and s= for display even when the signature does not parse.
+    // Best-effort d= and s= for display even when the signature does not parse (clipped: a
+    // hostile value can be as long as the message).
     let scan = taglist::scan_tag_list(&value);
     let tag = |n: &str| {
         scan.tags
             .iter()
             .find(|t| t.name == n)
-            .map(|t| t.value.trim().to_string())
+            .map(|t| t.value.trim().chars().take(255).collect::<String>())
             .unwrap_or_default()
     };
     let b_text: String = tag("b").chars().filter(|c| !c.is_whitespace()).collect();
-    let mut w = Work {
+    Work {
         v: Verification {
             domain: tag("d").to_ascii_lowercase(),
             selector: tag("s"),
@@ -155,7 +213,19 @@ async fn verify_one(
                 ),
             }),
         },
-    };
+        value,
+    }
+}
+
+async fn verify_one(
+    lookup: &mut Lookup,
+    shared: &mut Shared,
+    msg: &MessageView<'_>,
+    index: usize,
+    now: u64,
+) -> Verification {
+    let mut w = start(msg, index);
+    let value = std::mem::take(&mut w.value);
 
     // RFC 6376 §6.1.1: validate the signature header field.
     let sig = match dkim_sig::parse_signature(&value) {
@@ -213,7 +283,7 @@ async fn verify_one(
     }
 
     // RFC 6376 §3.7: the body hash.
-    let body = canonical_body(msg.body, sig.body_canon);
+    let body = shared.body(msg, sig.body_canon);
     let signed_len = match sig.body_length {
         Some(l) if l > body.len() as u64 => {
             w.v.body_hash_ok = Some(false);
@@ -229,7 +299,7 @@ async fn verify_one(
         Some(l) => usize::try_from(l).unwrap_or(body.len()),
         None => body.len(),
     };
-    let signed_body = body.get(..signed_len).unwrap_or(&body);
+    let signed_body = body.get(..signed_len).unwrap_or(body);
     let computed = ring::digest::digest(hash, signed_body);
     let engine = base64::engine::general_purpose::STANDARD;
     let body_ok = computed.as_ref() == sig.body_hash.as_slice();
@@ -334,7 +404,8 @@ async fn verify_one(
     }
 
     // RFC 6376 §5.4.2, §3.7: the header hash input.
-    let (data, names) = header_hash_input(msg, index, &sig);
+    let body_len = body.len();
+    let (data, names) = header_hash_input(msg, &shared.names, index, &sig);
     w.note(format!(
         "signed header fields in hashing order ({}): {}",
         sig.header_canon.as_str(),
@@ -380,10 +451,9 @@ async fn verify_one(
         );
     }
     let mut reason = "signature verified".to_string();
-    if signed_len < body.len() {
+    if signed_len < body_len {
         reason.push_str(&format!(
-            "; only the first {signed_len} of {} body bytes are signed (l=): content may have been appended (RFC 6376 §8.2)",
-            body.len()
+            "; only the first {signed_len} of {body_len} body bytes are signed (l=): content may have been appended (RFC 6376 §8.2)"
         ));
     }
     if key.testing() {
@@ -566,30 +636,38 @@ fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed).
+/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed), in one pass: empty lines
+/// are held back until a non-empty line follows, so those at the end are dropped.
 pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
-    let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
-    // A body ending in a line end leaves an empty piece after it; it is not a line.
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let mut out_lines: Vec<Vec<u8>> = lines
-        .into_iter()
-        .map(|l| {
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            match canon {
-                Canon::Simple => l.to_vec(),
-                Canon::Relaxed => relax(l),
-            }
-        })
-        .collect();
-    // Both: empty lines at the end are ignored.
-    while out_lines.last().is_some_and(|l| l.is_empty()) {
-        out_lines.pop();
-    }
     let mut out = Vec::with_capacity(body.len() + 2);
-    for l in &out_lines {
-        out.extend_from_slice(l);
+    let mut held_empty = 0usize;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
+            Some(p) => (
+                rest.get(..p).unwrap_or_default(),
+                rest.get(p + 1..).unwrap_or_default(),
+            ),
+            None => (rest, &[][..]),
+        };
+        rest = next;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let empty = match canon {
+            Canon::Simple => line.is_empty(),
+            Canon::Relaxed => line.iter().all(|&b| is_wsp(b)),
+        };
+        if empty {
+            held_empty += 1;
+            continue;
+        }
+        for _ in 0..held_empty {
+            out.extend_from_slice(b"\r\n");
+        }
+        held_empty = 0;
+        match canon {
+            Canon::Simple => out.extend_from_slice(line),
+            Canon::Relaxed => relax_into(line, &mut out),
+        }
         out.extend_from_slice(b"\r\n");
     }
     // Simple: an empty body is one CRLF (§3.4.3); relaxed: it stays empty (§3.4.4).
@@ -602,6 +680,11 @@ pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
 /// Relaxed whitespace: runs of WSP become one SP, WSP at the end goes (RFC 6376 §3.4.4).
 fn relax(line: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(line.len());
+    relax_into(line, &mut out);
+    out
+}
+
+fn relax_into(line: &[u8], out: &mut Vec<u8>) {
     let mut in_ws = false;
     for &b in line {
         if is_wsp(b) {
@@ -614,7 +697,6 @@ fn relax(line: &[u8]) -> Vec<u8> {
             out.push(b);
         }
     }
-    out
 }
 
 /// One canonicalized header field, with its CRLF (RFC 6376 §3.4.1 simple, §3.4.2 relaxed).
@@ -696,24 +778,22 @@ fn without_b_value(raw: &[u8]) -> Vec<u8> {
 /// bottom up; names with none left contribute nothing) and the names in hashing order.
 fn header_hash_input(
     msg: &MessageView<'_>,
+    index: &HashMap<Vec<u8>, Vec<usize>>,
     sig_index: usize,
     sig: &DkimSignature,
 ) -> (Vec<u8>, Vec<String>) {
-    let mut instances: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
-    for (i, h) in msg.headers.iter().enumerate() {
-        let name: Vec<u8> = h
-            .name
-            .iter()
-            .filter(|&&b| !is_wsp(b))
-            .map(u8::to_ascii_lowercase)
-            .collect();
-        instances.entry(name).or_default().push(i);
-    }
+    // How many instances of each name this signature has used, from the bottom.
+    let mut used: HashMap<Vec<u8>, usize> = HashMap::new();
     let mut data = Vec::new();
     let mut names = Vec::new();
     for wanted in &sig.signed_headers {
         let key = wanted.to_ascii_lowercase().into_bytes();
-        let picked = instances.get_mut(&key).and_then(Vec::pop);
+        let picked = index.get(&key).and_then(|positions| {
+            let n = used.entry(key.clone()).or_insert(0);
+            let pos = positions.len().checked_sub(*n + 1)?;
+            *n += 1;
+            positions.get(pos).copied()
+        });
         match picked.and_then(|i| msg.headers.get(i)) {
             Some(h) => {
                 data.extend_from_slice(&canonical_header(h.raw, sig.header_canon));
