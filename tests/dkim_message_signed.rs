@@ -171,3 +171,31 @@ fn key_from_a_live_server() {
     assert_eq!(doc["dmarc"]["result"], "pass");
     assert_eq!(dns.count("rsa._domainkey.fixtures.example", "TXT"), 1);
 }
+
+/// Messages saved with bare LF line ends (as mail clients and `.eml` exports often do) verify
+/// like the CRLF original: the message layer reads each bare LF as CRLF (RFC 6376 §3.4 works
+/// on CRLF lines), for both canonicalizations.
+#[test]
+fn lf_only_copies_still_pass() {
+    for name in ["relaxed-relaxed.eml", "simple-simple.eml"] {
+        let path = format!("testdata/dkim/messages/{name}");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            panic!("fixture {path} is missing");
+        };
+        assert!(text.contains("\r\n"), "{path}: expected CRLF line ends");
+        let d = dir(&format!("lf-{name}"));
+        let lf = d.join(name);
+        std::fs::write(&lf, text.replace("\r\n", "\n")).unwrap();
+        let r = run_spfcheck(&signed_args(
+            &format!("lf-{name}"),
+            lf.to_str().unwrap(),
+            &["--json", "198.51.100.7"],
+        ));
+        let doc = json(&r, name);
+        assert_eq!(
+            doc["dkim"][0]["result"], "pass",
+            "{name}: {:#}",
+            doc["dkim"][0]
+        );
+    }
+}
