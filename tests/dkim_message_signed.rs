@@ -199,3 +199,28 @@ fn lf_only_copies_still_pass() {
         );
     }
 }
+
+/// The key query goes through the same fault layer as every query: a SERVFAIL on the key is a
+/// DKIM temperror (RFC 6376 §6.1.2), and with nothing else aligned DMARC cannot conclude.
+#[test]
+fn a_dns_failure_on_the_key_is_temperror() {
+    let r = run_spfcheck(&signed_args(
+        "keyfault",
+        SIGNED,
+        &[
+            "--json",
+            "--fault",
+            "rsa._domainkey.fixtures.example/TXT=servfail",
+            "198.51.100.7",
+        ],
+    ));
+    let doc = json(&r, "keyfault");
+    assert_eq!(
+        doc["dkim"][0]["result"], "temperror",
+        "{:#}",
+        doc["dkim"][0]
+    );
+    assert_eq!(doc["dmarc"]["result"], "temperror");
+    assert_eq!(r.code, 4);
+    assert_eq!(doc["unused_faults"].as_array().unwrap().len(), 0);
+}
