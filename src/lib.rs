@@ -41,6 +41,7 @@ pub mod cli;
 pub mod diag;
 pub mod dns;
 pub mod eval;
+pub mod message;
 pub mod psl;
 pub mod record;
 pub mod report;

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::dns::Resolver;
-use crate::eval::dkim::DkimResult;
+use crate::eval::dkim::{DkimResult, SignatureDetail};
+use crate::eval::dkim_verify::{self, Verification};
 use crate::eval::dmarc::{self, Disposition, DmarcOutput, DmarcRequest, DmarcResult, SpfIdentity};
 use crate::eval::spf::{self, SpfOutput, SpfRequest, SpfResult};
+use crate::message::Message;
 use crate::record::dmarc::DmarcMode;
 
 /// Everything a receiver knows about one message.
@@ -24,6 +26,8 @@ pub struct VerdictRequest {
     pub mode: DmarcMode,
     /// RFC 7489 `pct` sample (0..=99).
     pub pct_sample: u8,
+    /// The message whose DKIM-Signatures are verified (`--message`), if any.
+    pub message: Option<Arc<Message>>,
 }
 
 /// The overall outcome, which the exit code reports.
@@ -65,10 +69,26 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verd
         .limits
         .deadline
         .map(|d| tokio::time::Instant::now() + d);
-    let (spf, discovered) = tokio::join!(
+    // DKIM verification of `--message` (key queries included) runs beside SPF and DMARC
+    // discovery, under the same deadline; `t=`/`x=` are judged at the check's `now`.
+    let verify = async {
+        match &req.message {
+            Some(m) => {
+                let view = m.view();
+                dkim_verify::verify_message(resolver.clone(), &view, req.spf.now, deadline).await
+            }
+            None => Vec::new(),
+        }
+    };
+    let (spf, discovered, verified) = tokio::join!(
         spf::check_host_until(resolver.clone(), &req.spf, deadline),
-        dmarc::discover(resolver, &req.from_domain, req.mode, deadline)
+        dmarc::discover(resolver.clone(), &req.from_domain, req.mode, deadline),
+        verify
     );
+    // Verified signatures first, in message order (topmost first), then the --dkim
+    // assumptions: each keeps its source, and DMARC considers them all (RFC 9989 §5.3.4).
+    let mut dkim: Vec<DkimResult> = verified.into_iter().map(verified_result).collect();
+    dkim.extend(req.dkim.iter().cloned());
     let dmarc_req = DmarcRequest {
         from_domain: req.from_domain.clone(),
         spf: SpfIdentity {
@@ -76,7 +96,7 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verd
             domain: req.spf.domain.clone(),
             helo: req.spf.mail_from.is_empty(),
         },
-        dkim: req.dkim.clone(),
+        dkim: dkim.clone(),
         mode: req.mode,
         pct_sample: req.pct_sample,
         deadline: req.spf.limits.deadline,
@@ -112,9 +132,30 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verd
     Verdict {
         disposition: dmarc.disposition,
         spf,
-        dkim: req.dkim.clone(),
+        dkim,
         dmarc,
         outcome,
         reason,
+    }
+}
+
+/// A verified signature as DMARC and the reports take it (`source: "message"`). An absent
+/// `s=` stays absent rather than becoming an empty selector.
+fn verified_result(v: Verification) -> DkimResult {
+    DkimResult {
+        domain: v.domain.to_ascii_lowercase(),
+        selector: (!v.selector.is_empty()).then_some(v.selector),
+        result: v.result,
+        source: "message".to_string(),
+        signature: Some(Box::new(SignatureDetail {
+            reason: v.reason,
+            algorithm: v.algorithm,
+            canonicalization: v.canonicalization,
+            key_bits: v.key_bits,
+            body_hash_ok: v.body_hash_ok,
+            header_b: v.header_b,
+            identity: v.identity,
+            trace: v.trace,
+        })),
     }
 }

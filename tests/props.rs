@@ -757,6 +757,7 @@ proptest! {
             dkim: Vec::new(),
             mode,
             pct_sample: 0,
+            message: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         let verdict = rt.block_on(spfcheck::verdict::evaluate(offline(records), &request));

@@ -13,6 +13,8 @@ mod cli_behaviour;
 mod color;
 mod common;
 mod dkim_keys;
+mod dkim_message;
+mod dkim_message_signed;
 mod dkim_suite;
 mod dkim_verify;
 mod dmarc;

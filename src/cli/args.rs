@@ -10,7 +10,8 @@ Exit codes (the receiver's verdict):
   0  authenticated: DMARC pass; or, with no DMARC policy, SPF pass
   1  not authenticated: DMARC fail (whatever the disposition); or, with no DMARC policy,
      SPF fail, softfail, neutral or none
-  2  usage or input error (bad IP, domain, address, zone file, record, option)
+  2  usage or input error (bad IP, domain, address, zone file, record, option; a --message
+     that is unreadable, too large or not a message, or without exactly one From author)
   3  permerror: the published policy is broken (DMARC record unusable; or no DMARC and
      SPF permerror)
   4  temperror: a DNS failure (SERVFAIL, timeout) prevented a result
@@ -26,12 +27,14 @@ Examples:
   spfcheck --dkim brand.example=pass brand.example 198.51.100.7
   spfcheck --dmarc rfc7489 --pct-sample 75 brand.example 198.51.100.7
   spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7
+  spfcheck --message mail.eml 198.51.100.7
+  spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml
 
 DKIM key audit (its own options and exit codes: spfcheck dkim --help):
   spfcheck dkim example.com -s selector1";
 
 /// The two forms of the command line (shown by --help and in usage errors).
-pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP";
+pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";
 
 /// Bounds of --timeout and --deadline, in seconds (documented in --help and the README).
 pub const TIMEOUT_RANGE: (f64, f64) = (0.01, 60.0);
@@ -94,7 +97,7 @@ pub enum DmarcChoice {
 )]
 pub struct Args {
     /// The header From domain the mail claims (also the MAIL FROM domain unless --mail-from).
-    /// Left out when --from gives the From address. A value starting with '-' goes after '--'.
+    /// Left out when --from or --message gives the From address. A value starting with '-' goes after '--'.
     #[arg(value_name = "DOMAIN")]
     pub domain: Option<String>,
 
@@ -105,6 +108,11 @@ pub struct Args {
     /// The header From address (`addr@domain` or `Name <addr@domain>`) instead of DOMAIN.
     #[arg(long, value_name = "ADDR")]
     pub from: Option<String>,
+
+    /// A message (RFC 5322, at most 32 MiB; `-` reads standard input) whose DKIM-Signatures
+    /// are verified and whose From gives the From domain (DOMAIN may then be left out).
+    #[arg(long, value_name = "FILE")]
+    pub message: Option<OsString>,
 
     /// A DKIM result to assume, for a dry run without a message:
     /// DOMAIN[:SELECTOR]=pass|fail|none|temperror|permerror (repeatable).

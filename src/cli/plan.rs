@@ -17,6 +17,8 @@ use crate::dns::overlay::{Overlay, TxtReplacement, ZoneData};
 use crate::dns::zone::parse_zone_file;
 use crate::eval::dkim::DkimResult;
 use crate::eval::spf::{Limits, SpfRequest};
+use crate::message::Message;
+use crate::message::from::author;
 use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
 use crate::report::escape::{clip_to, echo, terminal_safe};
@@ -49,27 +51,52 @@ fn err<T>(msg: impl Into<String>) -> Result<T, InputError> {
 
 impl Plan {
     pub fn build(args: &Args) -> Result<Plan, InputError> {
-        // Two forms (args::USAGE): DOMAIN IP, or --from ADDR IP (DOMAIN may still be given
-        // before the IP; it must then be the --from domain).
-        let (domain_arg, ip_arg) = match (&args.domain, &args.ip, &args.from) {
+        // Three forms (args::USAGE): DOMAIN IP, --from ADDR IP, --message FILE IP (DOMAIN may
+        // still be given before the IP with --from or --message; it must then be the author's
+        // domain).
+        if args.from.is_some() && args.message.is_some() {
+            return err(
+                "--from and --message both give the header From: give one (the message's From is used with --message)",
+            );
+        }
+        let author_given = args.from.is_some() || args.message.is_some();
+        let form = if args.message.is_some() {
+            "spfcheck [OPTIONS] --message FILE [DOMAIN] IP"
+        } else {
+            "spfcheck [OPTIONS] --from ADDR IP"
+        };
+        let (domain_arg, ip_arg) = match (&args.domain, &args.ip, author_given) {
             (Some(d), Some(ip), _) => (Some(d.as_str()), ip.as_str()),
-            (Some(ip), None, Some(_)) => (None, ip.as_str()),
-            (None, _, Some(_)) => {
-                return err("missing IP (usage: spfcheck [OPTIONS] --from ADDR IP)");
+            (Some(ip), None, true) => (None, ip.as_str()),
+            (None, _, true) => {
+                return err(format!("missing IP (usage: {form})"));
             }
-            (Some(_), None, None) => {
+            (Some(_), None, false) => {
                 return err("missing IP (usage: spfcheck [OPTIONS] DOMAIN IP)");
             }
-            (None, _, None) => {
+            (None, _, false) => {
                 return err(
-                    "missing DOMAIN and IP (usage: spfcheck [OPTIONS] DOMAIN IP, or spfcheck [OPTIONS] --from ADDR IP)",
+                    "missing DOMAIN and IP (usage: spfcheck [OPTIONS] DOMAIN IP, or spfcheck [OPTIONS] --from ADDR IP, or spfcheck [OPTIONS] --message FILE IP)",
                 );
             }
         };
         let ip = parse_ip(ip_arg)?;
-        let from = match &args.from {
-            Some(f) => Some(parse_from(f)?),
+        let message = match &args.message {
+            Some(path) => Some(Arc::new(
+                Message::read(Path::new(path))
+                    .map_err(|e| InputError(format!("--message: {e}")))?,
+            )),
             None => None,
+        };
+        let from = match (&args.from, &message) {
+            (Some(f), _) => Some(parse_from(f)?),
+            (None, Some(m)) => {
+                let a = author(m).map_err(|e| InputError(format!("--message: {e}")))?;
+                let d = parse_domain(&a.domain, "--message: the From domain")?;
+                let local = a.address.rsplit_once('@').map_or("", |(l, _)| l);
+                Some((format!("{local}@{d}"), d))
+            }
+            (None, None) => None,
         };
         let domain = match (&from, domain_arg) {
             (Some((_, d)), _) => d.clone(),
@@ -79,8 +106,13 @@ impl Plan {
         if let (Some((_, fd)), Some(d)) = (&from, domain_arg)
             && parse_domain(d, "DOMAIN")? != *fd
         {
+            let source = if message.is_some() {
+                "the message's From domain"
+            } else {
+                "the --from domain"
+            };
             return err(format!(
-                "DOMAIN {} differs from the --from domain {}: give one of them",
+                "DOMAIN {} differs from {source} {}: give one of them",
                 echo(d),
                 echo(fd)
             ));
@@ -139,6 +171,7 @@ impl Plan {
                 DmarcChoice::Rfc7489 => DmarcMode::Rfc7489,
             },
             pct_sample: args.pct_sample,
+            message,
         };
         Ok(Plan {
             request,

@@ -63,8 +63,34 @@ pub struct DkimResult {
     pub domain: String,
     pub selector: Option<String>,
     pub result: DkimAuth,
-    /// Where the result came from ("simulated" for `--dkim`).
+    /// Where the result came from: "simulated" for `--dkim`, "message" for a verified
+    /// DKIM-Signature of `--message`.
     pub source: String,
+    /// For a verified signature: how it was judged (absent for simulated results).
+    #[serde(flatten)]
+    pub signature: Option<Box<SignatureDetail>>,
+}
+
+/// What verifying one DKIM-Signature found (RFC 6376 §6), beside its result: serialised flat
+/// into the `dkim` entry of the JSON document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SignatureDetail {
+    /// Why this result (body hash mismatch, signature mismatch, key problems, ...).
+    pub reason: String,
+    /// `a=` (e.g. rsa-sha256).
+    pub algorithm: String,
+    /// `c=` as header/body (e.g. relaxed/simple).
+    pub canonicalization: String,
+    /// The public key's size in bits, when a key was found.
+    pub key_bits: Option<u32>,
+    /// Whether the computed body hash equals `bh=`; absent when not computed.
+    pub body_hash_ok: Option<bool>,
+    /// The first 8 characters of `b=` (RFC 8601 §2.7.1 `header.b`).
+    pub header_b: String,
+    /// `i=`, the agent or user identifier, when given.
+    pub identity: Option<String>,
+    /// The key query and answer, the signed header names, computed vs claimed body hash.
+    pub trace: crate::eval::trace::Node,
 }
 
 impl DkimResult {
@@ -103,6 +129,7 @@ impl DkimResult {
             selector,
             result,
             source: "simulated".to_string(),
+            signature: None,
         })
     }
 }

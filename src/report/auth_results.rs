@@ -64,10 +64,25 @@ pub fn render(report: &Report<'_>) -> String {
     if signatures.is_empty() {
         parts.push("dkim=none (no signature)".to_string());
     }
+    // RFC 8601 §2.7.1: one dkim resinfo per signature, in message order, with header.d,
+    // header.s and (RFC 6008 §2) header.b, the first 8 characters of b=, which tells apart two
+    // signatures by one domain and selector; the reason in a comment.
     for d in signatures {
-        let mut s = format!("dkim={} header.d={}", d.result, domain_pvalue(&d.domain));
+        let mut s = format!("dkim={}", d.result);
+        if let Some(sig) = &d.signature {
+            s.push_str(&format!(" ({})", comment_text(&clip(&sig.reason))));
+        }
+        s.push_str(&format!(" header.d={}", domain_pvalue(&d.domain)));
         if let Some(sel) = &d.selector {
             s.push_str(&format!(" header.s={}", domain_pvalue(sel)));
+        }
+        if let Some(sig) = d.signature.as_ref().filter(|s| !s.header_b.is_empty()) {
+            // base64 has '/' and '=', tspecials (RFC 2045 §5.1): quoted unless a token.
+            s.push_str(&format!(
+                " header.b={}",
+                quoted_unless(&clip(&sig.header_b), |c| c.is_ascii_alphanumeric()
+                    || c == '+')
+            ));
         }
         parts.push(s);
     }

@@ -86,6 +86,7 @@ mod tests {
             dkim: Vec::new(),
             mode: DmarcMode::Rfc9989,
             pct_sample: 0,
+            message: None,
         };
         let verdict = rt.block_on(crate::verdict::evaluate(resolver, &request));
         let report = Report {

@@ -45,6 +45,10 @@ pub fn render(report: &Report<'_>) -> String {
     s.push('\n');
     s.push_str(&spf_section(&report.spf()));
     s.push('\n');
+    if let Some(d) = dkim_sections(report) {
+        s.push_str(&d);
+        s.push('\n');
+    }
     s.push_str(&dmarc_section(report));
     s.push('\n');
     let _ = writeln!(s, "{}", auth_results::render(report));
@@ -133,9 +137,14 @@ pub fn verdict_block(report: &Report<'_>) -> String {
             .as_ref()
             .map(|x| format!(" (s={})", safe(x)))
             .unwrap_or_default();
+        let why = d
+            .signature
+            .as_ref()
+            .map(|x| format!(": {}", safe(&x.reason)))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  DKIM   {:<10} d={}{sel} [{}]",
+            "  DKIM   {:<10} d={}{sel} [{}]{why}",
             dkim_word(d.result),
             safe(&d.domain),
             safe(&d.source)
@@ -176,6 +185,55 @@ pub fn verdict_block(report: &Report<'_>) -> String {
         safe(&dmarc_why)
     );
     s
+}
+
+/// One section per verified DKIM-Signature (`--message`), in message order: result and reason,
+/// algorithm, canonicalization, key size, body hash, and the trace (key query and answer,
+/// signed header names, computed vs claimed body hash). None when no signature was verified.
+pub fn dkim_sections(report: &Report<'_>) -> Option<String> {
+    let limits = &report.request.spf.limits;
+    let mut s = String::new();
+    let verified = report
+        .verdict
+        .dkim
+        .iter()
+        .filter_map(|d| d.signature.as_ref().map(|sig| (d, sig)));
+    for (i, (d, sig)) in verified.enumerate() {
+        if i > 0 {
+            s.push('\n');
+        }
+        let _ = writeln!(
+            s,
+            "DKIM {} signature {} d={} s={}",
+            dkim_word(d.result),
+            i + 1,
+            safe(&d.domain).bold(),
+            safe(d.selector.as_deref().unwrap_or("?"))
+        );
+        let _ = writeln!(s, "  reason:           {}", safe(&sig.reason));
+        let _ = writeln!(
+            s,
+            "  algorithm:        {} ({})",
+            safe(&sig.algorithm),
+            safe(&sig.canonicalization)
+        );
+        if let Some(i) = &sig.identity {
+            let _ = writeln!(s, "  identity (i=):    {}", safe(i));
+        }
+        let bits = sig
+            .key_bits
+            .map_or_else(|| "no key".to_string(), |b| format!("{b} bits"));
+        let _ = writeln!(s, "  key:              {bits}");
+        let bh = match sig.body_hash_ok {
+            Some(true) => "matches bh=",
+            Some(false) => "does NOT match bh=",
+            None => "not computed",
+        };
+        let _ = writeln!(s, "  body hash:        {bh}");
+        let _ = writeln!(s, "  b= (first 8):     {}", safe(&sig.header_b));
+        render_node(&sig.trace, limits, "  ", "  ", &mut s);
+    }
+    (!s.is_empty()).then_some(s)
 }
 
 /// The DMARC summary and trace.
