@@ -15,7 +15,7 @@ use spfcheck::dns::{RData, RType, Resolver};
 use spfcheck::eval::dkim::DkimAuth;
 use spfcheck::eval::dkim_verify::{Header, MessageView, Verification, verify_message};
 
-const DIR: &str = "testdata/dkim/mail-dkim";
+pub const DIR: &str = "testdata/dkim/mail-dkim";
 
 /// A fixed "now" after every t= of the corpus and after ignore_7's x= (2007), so the run is
 /// reproducible.
@@ -119,7 +119,7 @@ fn message_word(v: &[Verification]) -> &'static str {
     }
 }
 
-fn tsv(path: &str) -> Vec<Vec<String>> {
+pub fn tsv(path: &str) -> Vec<Vec<String>> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()

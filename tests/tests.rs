@@ -16,6 +16,7 @@ mod dkim_keys;
 mod dkim_message;
 mod dkim_message_signed;
 mod dkim_suite;
+mod dkim_suite_bin;
 mod dkim_verify;
 mod dmarc;
 mod dns_backend;
