@@ -10,7 +10,7 @@ use clap::Parser;
 
 use super::args::{ColorChoice, TIMEOUT_RANGE};
 use super::plan::{DnsOptions, InputError, build_dns, load_zones, parse_domain, seconds};
-use super::{clap_message, error_line, exit};
+use super::{error_line, exit, parse_args};
 use crate::eval::dkim_keys::{self, COMMON_SELECTORS, Status};
 use crate::report::dkim_keys::{KeyReport, render_json, render_text};
 use crate::report::escape::echo;
@@ -122,17 +122,9 @@ fn parse_selector(s: &str, domain: &str) -> Result<String, InputError> {
 
 /// Runs `spfcheck dkim ...`; `argv` starts with the name `spfcheck dkim`, then the arguments.
 pub fn run(argv: Vec<OsString>) -> i32 {
-    let args = match DkimArgs::try_parse_from(argv) {
+    let args = match parse_args::<DkimArgs>(argv, "spfcheck dkim --help") {
         Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return 0;
-            }
-            error_line(&format!("{} (see spfcheck dkim --help)", clap_message(&e)));
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     match audit(&args) {
         Ok(code) => code,

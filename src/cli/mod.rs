@@ -129,6 +129,20 @@ fn error_line(msg: &str) {
     );
 }
 
+/// Parses a command line with clap: `--help` and `--version` print and give exit 0; an error is
+/// one line (pointing at `help`) and gives exit 2.
+fn parse_args<T: Parser>(argv: Vec<OsString>, help: &str) -> Result<T, i32> {
+    T::try_parse_from(argv).map_err(|e| {
+        use clap::error::ErrorKind;
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return exit::PASS;
+        }
+        error_line(&format!("{} (see {help})", clap_message(&e)));
+        exit::USAGE
+    })
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let argv: Vec<OsString> = argv.into_iter().collect();
@@ -140,17 +154,9 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
             .collect();
         return dkim::run(sub);
     }
-    let args = match Args::try_parse_from(argv) {
+    let args = match parse_args::<Args>(argv, "--help") {
         Ok(a) => a,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
-                let _ = e.print();
-                return 0;
-            }
-            error_line(&format!("{} (see --help)", clap_message(&e)));
-            return exit::USAGE;
-        }
+        Err(code) => return code,
     };
     let color = match args.color {
         ColorChoice::Always => true,
