@@ -21,20 +21,6 @@ pub const DIR: &str = "testdata/dkim/mail-dkim";
 /// reproducible.
 pub const SUITE_NOW: u64 = 1_700_000_000;
 
-/// Bare LF → CRLF, as a receiving MTA delivers it (bad_1878954.txt is LF-only).
-pub fn to_crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 40);
-    let mut prev = 0u8;
-    for &b in raw {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    out
-}
-
 /// A tiny RFC 5322 splitter for tests: header fields (continuation lines start with WSP),
 /// then the body after the first empty line.
 pub fn split_message(msg: &[u8]) -> MessageView<'_> {
@@ -150,7 +136,8 @@ async fn mail_dkim_corpus() {
     for row in &expected {
         let (file, want) = (&row[0], row[1].as_str());
         let raw = std::fs::read(format!("{DIR}/corpus/{file}")).unwrap();
-        let raw = to_crlf(&raw);
+        // Bare LF → CRLF, as a receiving MTA delivers it (bad_1878954.txt is LF-only).
+        let raw = spfcheck::message::crlf(&raw);
         let msg = split_message(&raw);
         let has_sig = msg
             .headers

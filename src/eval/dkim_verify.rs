@@ -28,6 +28,7 @@ use crate::dns::{Answer, RType, Resolver};
 use crate::eval::dkim::DkimAuth;
 use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
+use crate::message::crlf;
 use crate::record::dkim_key::{self, DkimKey, KeyType, rsa_components};
 use crate::record::dkim_sig::{self, Canon, DkimSignature, SigAlgorithm};
 use crate::record::taglist;
@@ -551,20 +552,6 @@ fn bit_length(n: &[u8]) -> u32 {
             (len - 1) * 8 + (8 - b.leading_zeros())
         }
     }
-}
-
-/// Bare LF → CRLF (see the module comment).
-fn crlf(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() + 16);
-    let mut prev = 0u8;
-    for &b in bytes {
-        if b == b'\n' && prev != b'\r' {
-            out.push(b'\r');
-        }
-        out.push(b);
-        prev = b;
-    }
-    out
 }
 
 fn is_wsp(b: u8) -> bool {

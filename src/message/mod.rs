@@ -261,8 +261,9 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>, MessageError> 
 }
 
 /// The bytes with every bare LF (not preceded by CR) written as CRLF; copied line by line
-/// (a bulk copy per line, not per byte: this is on the path of every verification).
-fn crlf(input: &[u8]) -> Vec<u8> {
+/// (a bulk copy per line, not per byte: this is on the path of every verification). The one
+/// line-end rule for messages: DKIM canonicalisation (`eval::dkim_verify`) uses it too.
+pub fn crlf(input: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len() + input.len() / 32);
     for piece in input.split_inclusive(|&b| b == b'\n') {
         match piece.strip_suffix(b"\n") {
