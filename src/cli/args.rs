@@ -155,19 +155,9 @@ pub struct Args {
     )]
     pub default_explanation: String,
 
-    /// A DNS server to ask instead of the system's, IP[:PORT] (repeatable).
-    #[arg(long, value_name = "IP[:PORT]")]
-    pub nameserver: Vec<String>,
-
-    /// Seconds to wait for each attempt of a query (0.01 to 60); a query is tried twice (one
-    /// retry), so a silent server costs twice this.
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value = "5",
-        allow_negative_numbers = true
-    )]
-    pub timeout: f64,
+    /// Where answers come from: --nameserver, --timeout, --zone, --offline, --fault.
+    #[command(flatten)]
+    pub dns: DnsArgs,
 
     /// Deadline in seconds for the whole check (0.1 to 600): SPF and DMARC run concurrently
     /// within it (RFC 7208 §4.6.4: at least 20).
@@ -179,15 +169,6 @@ pub struct Args {
     )]
     pub deadline: f64,
 
-    /// An RFC 1035 zone file whose records override live DNS (repeatable). A regular file of at
-    /// most 16 MiB with the files it $INCLUDEs.
-    #[arg(long, value_name = "FILE")]
-    pub zone: Vec<OsString>,
-
-    /// Answer from zone data only: absent names are NXDOMAIN, absent types NODATA.
-    #[arg(long)]
-    pub offline: bool,
-
     /// Evaluate this SPF record instead of the one published for the checked domain (DOMAIN, the
     /// --mail-from domain, or for the null sender the --helo name): it replaces the SPF
     /// record(s) there, in --zone data and live DNS alike; other TXT records stay.
@@ -198,10 +179,6 @@ pub struct Args {
     /// (replaces the DMARC record there; other TXT records stay). Must begin with v=DMARC1.
     #[arg(long, value_name = "TEXT")]
     pub dmarc_record: Option<String>,
-
-    /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
-    #[arg(long, value_name = "SPEC")]
-    pub fault: Vec<String>,
 
     /// Limit on DNS-querying terms (RFC 7208 §4.6.4).
     #[arg(long, value_name = "N", default_value = "10", value_parser = parse_count, allow_negative_numbers = true)]
@@ -222,4 +199,51 @@ pub struct Args {
     /// When to color text output (NO_COLOR in the environment also turns it off).
     #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     pub color: ColorChoice,
+}
+
+/// The DNS options every command shares (the check and `spfcheck dkim`): where answers come
+/// from, how long to wait, and injected failures.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DnsArgs {
+    /// A DNS server to ask instead of the system's, IP[:PORT] (repeatable).
+    #[arg(long, value_name = "IP[:PORT]")]
+    pub nameserver: Vec<String>,
+
+    /// Seconds to wait for each attempt of a query (0.01 to 60); a query is tried twice (one
+    /// retry), so a silent server costs twice this.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value = "5",
+        allow_negative_numbers = true
+    )]
+    pub timeout: f64,
+
+    /// An RFC 1035 zone file whose records override live DNS (repeatable). A regular file of at
+    /// most 16 MiB with the files it $INCLUDEs.
+    #[arg(long, value_name = "FILE")]
+    pub zone: Vec<OsString>,
+
+    /// Answer from zone data only: absent names are NXDOMAIN, absent types NODATA.
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
+    #[arg(long, value_name = "SPEC")]
+    pub fault: Vec<String>,
+}
+
+impl ColorChoice {
+    /// Whether to color: `auto` colors a terminal on stdout unless NO_COLOR is set (non-empty).
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                use std::io::IsTerminal;
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }

@@ -4,11 +4,11 @@
 //! Its own clap struct, the same DNS stack as a check (`plan::build_dns`).
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use clap::Parser;
 
-use super::args::{ColorChoice, TIMEOUT_RANGE};
+use super::args::{ColorChoice, DnsArgs, TIMEOUT_RANGE};
 use super::plan::{DnsOptions, InputError, build_dns, load_zones, parse_domain, seconds};
 use super::{error_line, exit, parse_args};
 use crate::eval::dkim_keys::{self, COMMON_SELECTORS, Status};
@@ -55,30 +55,9 @@ pub struct DkimArgs {
     #[arg(short = 's', long = "selector", value_name = "SELECTOR")]
     pub selectors: Vec<String>,
 
-    /// An RFC 1035 zone file whose records override live DNS (repeatable).
-    #[arg(long, value_name = "FILE")]
-    pub zone: Vec<OsString>,
-
-    /// Answer from zone data only: absent names are NXDOMAIN, absent types NODATA.
-    #[arg(long)]
-    pub offline: bool,
-
-    /// A DNS server to ask instead of the system's, IP[:PORT] (repeatable).
-    #[arg(long, value_name = "IP[:PORT]")]
-    pub nameserver: Vec<String>,
-
-    /// Inject a DNS failure: NAME[/TYPE]=timeout|servfail|nxdomain (repeatable).
-    #[arg(long, value_name = "SPEC")]
-    pub fault: Vec<String>,
-
-    /// Seconds to wait for each attempt of a query (0.01 to 60).
-    #[arg(
-        long,
-        value_name = "SECS",
-        default_value = "5",
-        allow_negative_numbers = true
-    )]
-    pub timeout: f64,
+    /// Where answers come from: --nameserver, --timeout, --zone, --offline, --fault.
+    #[command(flatten)]
+    pub dns: DnsArgs,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
@@ -148,22 +127,15 @@ fn audit(args: &DkimArgs) -> Result<i32, InputError> {
     if discovery {
         selectors = COMMON_SELECTORS.iter().map(|s| s.to_string()).collect();
     }
-    let timeout = seconds(args.timeout, "--timeout", TIMEOUT_RANGE)?;
-    let zone = load_zones(&args.zone)?;
+    let timeout = seconds(args.dns.timeout, "--timeout", TIMEOUT_RANGE)?;
+    let zone = load_zones(&args.dns.zone)?;
     let dns = DnsOptions {
-        offline: args.offline,
-        nameserver: &args.nameserver,
-        fault: &args.fault,
+        offline: args.dns.offline,
+        nameserver: &args.dns.nameserver,
+        fault: &args.dns.fault,
     };
-    let (resolver, faults) = build_dns(&dns, zone, !args.zone.is_empty(), Vec::new(), timeout)?;
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    };
+    let (resolver, faults) = build_dns(&dns, zone, !args.dns.zone.is_empty(), Vec::new(), timeout)?;
+    let color = args.color.enabled();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -7,7 +7,7 @@ pub mod dkim;
 pub mod plan;
 
 use std::ffi::OsString;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use clap::Parser;
 
@@ -16,7 +16,7 @@ use crate::report::escape::{clip_to, json_safe, terminal_safe};
 use crate::report::{Report, auth_results, json, received_spf, style, text};
 use crate::verdict::{self, Outcome};
 
-use args::{Args, ColorChoice, Format};
+use args::{Args, Format};
 use plan::Plan;
 
 /// Exit codes, documented in the README and `--help`.
@@ -158,14 +158,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(a) => a,
         Err(code) => return code,
     };
-    let color = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal()
-        }
-    };
+    let color = args.color.enabled();
 
     let plan = match Plan::build(&args) {
         Ok(p) => p,

@@ -140,7 +140,7 @@ impl Plan {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         };
-        let timeout = seconds(args.timeout, "--timeout", TIMEOUT_RANGE)?;
+        let timeout = seconds(args.dns.timeout, "--timeout", TIMEOUT_RANGE)?;
         let deadline = seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
         let mut request = SpfRequest::new(ip, &mail_from, &helo);
         request.mail_from_assumed = args.mail_from.is_none();
@@ -194,7 +194,7 @@ fn build_resolver(
 ) -> Result<Stack, InputError> {
     // Bounded (16 MiB, regular files only); errors read FILE:LINE: message, and the message
     // may quote the file's text: escaped and clipped.
-    let zone = load_zones(&args.zone)?;
+    let zone = load_zones(&args.dns.zone)?;
     // Dry runs replace (never add to) the published record, in the zone data and live DNS
     // alike; other TXT records at the name stay.
     let mut replacements = Vec::new();
@@ -221,11 +221,11 @@ fn build_resolver(
         replacements.push(TxtReplacement::new(&name, is_dmarc_record, record));
     }
     let dns = DnsOptions {
-        offline: args.offline,
-        nameserver: &args.nameserver,
-        fault: &args.fault,
+        offline: args.dns.offline,
+        nameserver: &args.dns.nameserver,
+        fault: &args.dns.fault,
     };
-    build_dns(&dns, zone, !args.zone.is_empty(), replacements, timeout)
+    build_dns(&dns, zone, !args.dns.zone.is_empty(), replacements, timeout)
 }
 
 /// The DNS options shared by every subcommand (`--nameserver`, `--offline`, `--fault`).
