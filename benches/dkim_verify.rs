@@ -111,7 +111,13 @@ fn main() {
     let results = verify_once();
     assert_eq!(results.len(), 2);
     for r in &results {
-        assert_eq!(r.result, DkimAuth::Pass, "{}: {}", r.selector, r.reason);
+        assert_eq!(
+            r.result,
+            DkimAuth::Pass,
+            "{}: {}",
+            r.selector,
+            r.detail.reason
+        );
     }
 
     let budget = Duration::from_secs(3);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::dns::Resolver;
-use crate::eval::dkim::{DkimResult, SignatureDetail};
+use crate::eval::dkim::DkimResult;
 use crate::eval::dkim_verify::{self, Verification};
 use crate::eval::dmarc::{self, Disposition, DmarcOutput, DmarcRequest, DmarcResult, SpfIdentity};
 use crate::eval::spf::{self, SpfOutput, SpfRequest, SpfResult};
@@ -147,15 +147,6 @@ fn verified_result(v: Verification) -> DkimResult {
         selector: (!v.selector.is_empty()).then_some(v.selector),
         result: v.result,
         source: "message".to_string(),
-        signature: Some(Box::new(SignatureDetail {
-            reason: v.reason,
-            algorithm: v.algorithm,
-            canonicalization: v.canonicalization,
-            key_bits: v.key_bits,
-            body_hash_ok: v.body_hash_ok,
-            header_b: v.header_b,
-            identity: v.identity,
-            trace: v.trace,
-        })),
+        signature: Some(Box::new(v.detail)),
     }
 }

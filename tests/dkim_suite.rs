@@ -158,7 +158,7 @@ async fn mail_dkim_corpus() {
             .map(|v| {
                 format!(
                     "{} d={} s={} a={}: {}",
-                    v.result, v.domain, v.selector, v.algorithm, v.reason
+                    v.result, v.domain, v.selector, v.detail.algorithm, v.detail.reason
                 )
             })
             .collect::<Vec<_>>()
@@ -186,7 +186,7 @@ async fn mail_dkim_corpus() {
         // body hash we computed must still match: the canonicalization agrees.
         if want == "pass" && target != want && diffs[file].2.starts_with("RFC 8301") {
             assert!(
-                v.iter().any(|v| v.body_hash_ok == Some(true)),
+                v.iter().any(|v| v.detail.body_hash_ok == Some(true)),
                 "{file}: no signature's body hash matches: {detail}"
             );
         }

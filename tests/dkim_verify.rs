@@ -37,7 +37,8 @@ async fn verify(name: &str) -> Verification {
 }
 
 fn notes(v: &Verification) -> Vec<String> {
-    v.trace
+    v.detail
+        .trace
         .walk()
         .into_iter()
         .filter_map(|n| match &n.event {
@@ -48,11 +49,11 @@ fn notes(v: &Verification) -> Vec<String> {
 }
 
 fn assert_result(v: &Verification, result: DkimAuth, reason_part: &str) {
-    assert_eq!(v.result, result, "{}: {}", v.selector, v.reason);
+    assert_eq!(v.result, result, "{}: {}", v.selector, v.detail.reason);
     assert!(
-        v.reason.contains(reason_part),
+        v.detail.reason.contains(reason_part),
         "reason {:?} lacks {reason_part:?}",
-        v.reason
+        v.detail.reason
     );
 }
 
@@ -65,26 +66,31 @@ async fn canonicalization_combinations_pass() {
     ] {
         let v = verify(name).await;
         assert_result(&v, DkimAuth::Pass, "signature verified");
-        assert_eq!(v.canonicalization, canon);
+        assert_eq!(v.detail.canonicalization, canon);
         assert_eq!(
             (v.domain.as_str(), v.selector.as_str()),
             ("fixtures.example", "rsa")
         );
-        assert_eq!(v.algorithm, "rsa-sha256");
-        assert_eq!(v.key_bits, Some(2048));
-        assert_eq!(v.body_hash_ok, Some(true));
-        assert_eq!(v.header_b.len(), 8);
-        assert_eq!(v.identity.as_deref(), Some("@fixtures.example"));
+        assert_eq!(v.detail.algorithm, "rsa-sha256");
+        assert_eq!(v.detail.key_bits, Some(2048));
+        assert_eq!(v.detail.body_hash_ok, Some(true));
+        assert_eq!(v.detail.header_b.len(), 8);
+        assert_eq!(v.detail.identity.as_deref(), Some("@fixtures.example"));
         // The trace: the key query and its answer, header names in order, both body hashes.
-        let query = v.trace.walk().into_iter().find_map(|n| match &n.event {
-            Event::Query {
-                name,
-                rtype,
-                records,
-                ..
-            } => Some((name.clone(), *rtype, records.len())),
-            _ => None,
-        });
+        let query = v
+            .detail
+            .trace
+            .walk()
+            .into_iter()
+            .find_map(|n| match &n.event {
+                Event::Query {
+                    name,
+                    rtype,
+                    records,
+                    ..
+                } => Some((name.clone(), *rtype, records.len())),
+                _ => None,
+            });
         assert_eq!(
             query,
             Some(("rsa._domainkey.fixtures.example".to_string(), RType::Txt, 1))
@@ -110,13 +116,13 @@ async fn ed25519_and_pkcs1_keys_pass() {
     let v = verify("ed25519").await;
     assert_result(&v, DkimAuth::Pass, "signature verified");
     assert_eq!(
-        (v.algorithm.as_str(), v.key_bits),
+        (v.detail.algorithm.as_str(), v.detail.key_bits),
         ("ed25519-sha256", Some(256))
     );
     // The same RSA key published as a bare PKCS#1 RSAPublicKey.
     let v = verify("pkcs1-key").await;
     assert_result(&v, DkimAuth::Pass, "signature verified");
-    assert_eq!(v.key_bits, Some(2048));
+    assert_eq!(v.detail.key_bits, Some(2048));
 }
 
 #[tokio::test]
@@ -124,12 +130,18 @@ async fn body_length_verifies_and_says_content_was_appended() {
     let v = verify("body-length").await;
     assert_result(&v, DkimAuth::Pass, "content may have been appended");
     assert!(
-        v.reason.contains("body bytes are signed (l=)"),
+        v.detail.reason.contains("body bytes are signed (l=)"),
         "{}",
-        v.reason
+        v.detail.reason
     );
     // A fully signed body says nothing of the kind.
-    assert!(!verify("relaxed-relaxed").await.reason.contains("appended"));
+    assert!(
+        !verify("relaxed-relaxed")
+            .await
+            .detail
+            .reason
+            .contains("appended")
+    );
 }
 
 #[tokio::test]
@@ -144,19 +156,19 @@ async fn oversigning() {
     // A second Subject added above the signed one breaks an over-signed signature.
     let v = verify("oversigned-added-subject").await;
     assert_result(&v, DkimAuth::Fail, "signature mismatch");
-    assert_eq!(v.body_hash_ok, Some(true));
+    assert_eq!(v.detail.body_hash_ok, Some(true));
 }
 
 #[tokio::test]
 async fn modified_body_and_header_fail_with_distinct_reasons() {
     let body = verify("body-modified").await;
     assert_result(&body, DkimAuth::Fail, "body hash mismatch");
-    assert_eq!(body.body_hash_ok, Some(false));
+    assert_eq!(body.detail.body_hash_ok, Some(false));
     assert!(notes(&body).iter().any(|n| n.contains("MISMATCH")));
     let header = verify("header-modified").await;
     assert_result(&header, DkimAuth::Fail, "signature mismatch");
-    assert_eq!(header.body_hash_ok, Some(true));
-    assert_ne!(body.reason, header.reason);
+    assert_eq!(header.detail.body_hash_ok, Some(true));
+    assert_ne!(body.detail.reason, header.detail.reason);
 }
 
 #[tokio::test]
@@ -177,7 +189,10 @@ async fn key_constraints() {
     assert_result(&v, DkimAuth::PermError, "key revoked");
     let v = verify("strict-identity").await;
     assert_result(&v, DkimAuth::PermError, "t=s");
-    assert_eq!(v.identity.as_deref(), Some("alice@mail.fixtures.example"));
+    assert_eq!(
+        v.detail.identity.as_deref(),
+        Some("alice@mail.fixtures.example")
+    );
     let v = verify("strict-identity-ok").await;
     assert_result(&v, DkimAuth::Pass, "signature verified");
 }
@@ -186,7 +201,7 @@ async fn key_constraints() {
 async fn rsa_sha1_is_never_a_pass() {
     let v = verify("rsa-sha1").await;
     assert_result(&v, DkimAuth::PermError, "RFC 8301 §3.1");
-    assert_eq!(v.body_hash_ok, Some(true));
+    assert_eq!(v.detail.body_hash_ok, Some(true));
 }
 
 #[tokio::test]
@@ -234,7 +249,11 @@ async fn several_signatures_in_order_and_malformed_ones() {
             ("rsa", DkimAuth::Pass)
         ]
     );
-    assert!(v[0].reason.contains("required tag"), "{}", v[0].reason);
+    assert!(
+        v[0].detail.reason.contains("required tag"),
+        "{}",
+        v[0].detail.reason
+    );
 }
 
 #[tokio::test]
@@ -255,9 +274,12 @@ async fn bounded_work_on_hostile_messages() {
             .iter()
             .all(|v| v.result == DkimAuth::Pass)
     );
-    assert!(v[MAX_SIGNATURES..].iter().all(
-        |v| v.result == DkimAuth::PermError && v.reason.contains("more than 10 DKIM-Signature")
-    ));
+    assert!(
+        v[MAX_SIGNATURES..]
+            .iter()
+            .all(|v| v.result == DkimAuth::PermError
+                && v.detail.reason.contains("more than 10 DKIM-Signature"))
+    );
     // 100,000 unsigned header fields below the signed ones: still a pass, in linear work.
     let mut raw = signed[..sig_end].to_vec();
     let rest = &signed[sig_end..];
@@ -271,7 +293,7 @@ async fn bounded_work_on_hostile_messages() {
     assert_eq!(msg.headers.len(), 100_006);
     let started = std::time::Instant::now();
     let v = verify_message(zone_dns(), &msg, NOW, None).await;
-    assert_eq!(v[0].result, DkimAuth::Pass, "{}", v[0].reason);
+    assert_eq!(v[0].result, DkimAuth::Pass, "{}", v[0].detail.reason);
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
@@ -303,7 +325,7 @@ async fn hostile_signature_values_give_a_result_not_a_panic() {
         };
         let v = verify_message(zone_dns(), &msg, NOW, None).await;
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].result, DkimAuth::PermError, "{}", v[0].reason);
-        assert!(!v[0].reason.is_empty());
+        assert_eq!(v[0].result, DkimAuth::PermError, "{}", v[0].detail.reason);
+        assert!(!v[0].detail.reason.is_empty());
     }
 }

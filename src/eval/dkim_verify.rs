@@ -25,7 +25,7 @@ use base64::Engine as _;
 use tokio::time::Instant;
 
 use crate::dns::{Answer, RType, Resolver};
-use crate::eval::dkim::DkimAuth;
+use crate::eval::dkim::{DkimAuth, SignatureDetail};
 use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
 use crate::message::crlf;
@@ -57,20 +57,9 @@ pub struct Verification {
     /// `s=` (empty when the signature has none).
     pub selector: String,
     pub result: DkimAuth,
-    pub reason: String,
-    /// `a=` as written.
-    pub algorithm: String,
-    /// `c=` spelled out as "header/body".
-    pub canonicalization: String,
-    /// RSA modulus size (256 for Ed25519) of the key used, when one was fetched and parsed.
-    pub key_bits: Option<u32>,
-    /// Whether the computed body hash matched `bh=`; `None` when it was not computed.
-    pub body_hash_ok: Option<bool>,
-    /// The first 8 characters of `b=` (RFC 8601 §2.7.1 `header.b`).
-    pub header_b: String,
-    /// `i=`.
-    pub identity: Option<String>,
-    pub trace: Node,
+    /// How it was judged: reason, algorithm, canonicalization, key size, body hash, `b=`, `i=`
+    /// and the trace (the same type the verdict's `dkim` entry carries).
+    pub detail: SignatureDetail,
 }
 
 /// How far in the future `t=` may be before the signature is refused (clock skew).
@@ -162,14 +151,14 @@ struct Work {
 
 impl Work {
     fn note(&mut self, text: impl Into<String>) {
-        self.v.trace.push(Event::Note { text: text.into() });
+        self.v.detail.trace.push(Event::Note { text: text.into() });
     }
 
     fn finish(mut self, result: DkimAuth, reason: impl Into<String>) -> Verification {
         let reason = reason.into();
         self.note(format!("result: {result} ({reason})"));
         self.v.result = result;
-        self.v.reason = reason;
+        self.v.detail.reason = reason;
         self.v
     }
 }
@@ -199,20 +188,22 @@ fn start(msg: &MessageView<'_>, index: usize) -> Work {
             domain: tag("d").to_ascii_lowercase(),
             selector: tag("s"),
             result: DkimAuth::PermError,
-            reason: String::new(),
-            algorithm: tag("a"),
-            canonicalization: String::new(),
-            key_bits: None,
-            body_hash_ok: None,
-            header_b: b_text.chars().take(8).collect(),
-            identity: None,
-            trace: Node::new(Event::Step {
-                title: format!(
-                    "DKIM-Signature (header field {} of {})",
-                    index + 1,
-                    msg.headers.len()
-                ),
-            }),
+            detail: SignatureDetail {
+                reason: String::new(),
+                algorithm: tag("a"),
+                canonicalization: String::new(),
+                key_bits: None,
+                body_hash_ok: None,
+                header_b: b_text.chars().take(8).collect(),
+                identity: None,
+                trace: Node::new(Event::Step {
+                    title: format!(
+                        "DKIM-Signature (header field {} of {})",
+                        index + 1,
+                        msg.headers.len()
+                    ),
+                }),
+            },
         },
         value,
     }
@@ -240,15 +231,16 @@ async fn verify_one(
     };
     w.v.domain = sig.domain.clone();
     w.v.selector = sig.selector.clone();
-    w.v.algorithm = sig.algorithm_name.clone();
-    w.v.canonicalization = format!("{}/{}", sig.header_canon.as_str(), sig.body_canon.as_str());
-    w.v.identity = sig.identity.clone();
+    w.v.detail.algorithm = sig.algorithm_name.clone();
+    w.v.detail.canonicalization =
+        format!("{}/{}", sig.header_canon.as_str(), sig.body_canon.as_str());
+    w.v.detail.identity = sig.identity.clone();
     w.note(format!(
         "signature: d={} s={} a={} c={} h={}{}",
         sig.domain,
         sig.selector,
         sig.algorithm_name,
-        w.v.canonicalization,
+        w.v.detail.canonicalization,
         sig.signed_headers.join(":"),
         sig.body_length
             .map(|l| format!(" l={l}"))
@@ -287,7 +279,7 @@ async fn verify_one(
     let body = shared.body(msg, sig.body_canon);
     let signed_len = match sig.body_length {
         Some(l) if l > body.len() as u64 => {
-            w.v.body_hash_ok = Some(false);
+            w.v.detail.body_hash_ok = Some(false);
             return w.finish(
                 DkimAuth::PermError,
                 format!(
@@ -304,7 +296,7 @@ async fn verify_one(
     let computed = ring::digest::digest(hash, signed_body);
     let engine = base64::engine::general_purpose::STANDARD;
     let body_ok = computed.as_ref() == sig.body_hash.as_slice();
-    w.v.body_hash_ok = Some(body_ok);
+    w.v.detail.body_hash_ok = Some(body_ok);
     w.note(format!(
         "body hash ({} canonicalization, {} of {} bytes): computed {}, claimed {} ({})",
         sig.body_canon.as_str(),
@@ -317,7 +309,7 @@ async fn verify_one(
 
     // RFC 6376 §6.1.2: get the public key.
     let name = format!("{}._domainkey.{}", sig.selector, sig.domain);
-    let answer = lookup.query(&name, RType::Txt, &mut w.v.trace).await;
+    let answer = lookup.query(&name, RType::Txt, &mut w.v.detail.trace).await;
     let key = match answer {
         Answer::Records { data, .. } => {
             let mut first_error = None;
@@ -379,7 +371,7 @@ async fn verify_one(
         Ok(k) => k,
         Err(reason) => return w.finish(DkimAuth::PermError, reason),
     };
-    w.v.key_bits = Some(verify_key.bits());
+    w.v.detail.key_bits = Some(verify_key.bits());
     w.note(format!(
         "key: k={}, {} bits{}{}",
         key.key_type,
