@@ -3,7 +3,8 @@
 //! The library holds everything; the `spfcheck` binary only glues its public APIs together.
 //! Layers, with imports flowing one way (see ARCHITECTURE.md):
 //! `dns` and `record` know nothing above them; `eval` uses both; `verdict` combines evaluations;
-//! `report` renders them; `cli` parses arguments and builds the DNS stack. `diag` is the one
+//! `render` renders them (named so it cannot be confused with the DMARC and ARF reports the
+//! tool will read as input); `cli` parses arguments and builds the DNS stack. `diag` is the one
 //! typed remark ([`diag::Diagnostic`]: code, severity, position, RFC, message) that SPF and
 //! DMARC report problems with.
 //!
@@ -44,5 +45,5 @@ pub mod eval;
 pub mod message;
 pub mod psl;
 pub mod record;
-pub mod report;
+pub mod render;
 pub mod verdict;

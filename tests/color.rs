@@ -1,4 +1,4 @@
-//! `--color`: the text report's styling (SGR sequences from `report::style`, which replaced the
+//! `--color`: the text report's styling (SGR sequences from `render::style`, which replaced the
 //! `colored` crate so the library needs no terminal dependency) reaches the terminal only when
 //! asked, and then only as SGR sequences.
 

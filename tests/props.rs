@@ -29,7 +29,7 @@ use spfcheck::eval::macros::{MacroVars, expand, truncate_domain};
 use spfcheck::eval::spf::{SpfRequest, SpfResult, check_host};
 use spfcheck::record::spf::{MacroContext, MacroLetter, MacroPart, parse_macro_string};
 use spfcheck::record::{dmarc, spf, taglist};
-use spfcheck::report::{Report, auth_results, json, received_spf, style, text};
+use spfcheck::render::{CheckView, auth_results, json, received_spf, style, text};
 use spfcheck::verdict::VerdictRequest;
 
 // ---------------------------------------------------------------------------------------------
@@ -764,7 +764,7 @@ proptest! {
         let limits = &request.spf.limits;
         prop_assert!(verdict.spf.dns_lookups <= limits.dns_terms + 1);
         prop_assert!(verdict.spf.void_lookups <= limits.void_lookups + 1);
-        let report = Report { request: &request, verdict: &verdict };
+        let report = CheckView { request: &request, verdict: &verdict };
         for rendered in [
             text::render(&report),
             style::with_color(true, || text::render(&report)),

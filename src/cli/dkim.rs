@@ -12,9 +12,9 @@ use super::args::{ColorChoice, DnsArgs, TIMEOUT_RANGE};
 use super::plan::{DnsOptions, InputError, build_dns, load_zones, parse_domain, seconds};
 use super::{error_line, exit, parse_args};
 use crate::eval::dkim_keys::{self, COMMON_SELECTORS, Status};
-use crate::report::dkim_keys::{KeyReport, render_json, render_text};
-use crate::report::escape::echo;
-use crate::report::style;
+use crate::render::dkim_keys::{KeyView, render_json, render_text};
+use crate::render::escape::echo;
+use crate::render::style;
 
 const DKIM_AFTER_HELP: &str = "\
 Without -s, a built-in list of common selectors is tried (Microsoft 365 selector1/selector2,
@@ -144,7 +144,7 @@ fn audit(args: &DkimArgs) -> Result<i32, InputError> {
         resolver, &domain, &selectors, !discovery, None,
     ));
     let unused = faults.as_ref().map(|f| f.unused()).unwrap_or_default();
-    let report = KeyReport {
+    let report = KeyView {
         domain: &domain,
         discovery,
         selectors: &selectors,

@@ -12,8 +12,8 @@ use std::io::Write;
 use clap::Parser;
 
 use crate::eval::spf::SpfResult;
-use crate::report::escape::{clip_to, json_safe, terminal_safe};
-use crate::report::{Report, auth_results, json, received_spf, style, text};
+use crate::render::escape::{clip_to, json_safe, terminal_safe};
+use crate::render::{CheckView, auth_results, json, received_spf, style, text};
 use crate::verdict::{self, Outcome};
 
 use args::{Args, Format};
@@ -178,7 +178,7 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     let verdict = runtime.block_on(verdict::evaluate(plan.resolver.clone(), &plan.request));
-    let report = Report {
+    let report = CheckView {
         request: &plan.request,
         verdict: &verdict,
     };

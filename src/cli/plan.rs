@@ -21,7 +21,7 @@ use crate::message::Message;
 use crate::message::from::author;
 use crate::record::dmarc::{DmarcMode, is_dmarc_record};
 use crate::record::spf::is_spf_record;
-use crate::report::escape::{clip_to, echo, terminal_safe};
+use crate::render::escape::{clip_to, echo, terminal_safe};
 use crate::verdict::VerdictRequest;
 
 use super::args::{Args, DEADLINE_RANGE, DmarcChoice, Format, TIMEOUT_RANGE};

@@ -6,11 +6,11 @@ use serde::Serialize;
 
 use crate::eval::dkim_keys::{KeyAudit, Status};
 use crate::eval::trace::Event;
-use crate::report::escape::{json_safe, terminal_safe};
-use crate::report::style::Colorize;
+use crate::render::escape::{json_safe, terminal_safe};
+use crate::render::style::Colorize;
 
 /// What was audited, for the header line and the JSON document.
-pub struct KeyReport<'a> {
+pub struct KeyView<'a> {
     pub domain: &'a str,
     /// True when the selectors came from the built-in list (no `-s`).
     pub discovery: bool,
@@ -41,7 +41,7 @@ struct Doc<'a> {
 }
 
 /// The JSON document, pretty-printed, escaped for terminals.
-pub fn render_json(r: &KeyReport<'_>) -> String {
+pub fn render_json(r: &KeyView<'_>) -> String {
     let doc = Doc {
         schema: 1,
         domain: r.domain,
@@ -56,7 +56,7 @@ pub fn render_json(r: &KeyReport<'_>) -> String {
 }
 
 /// The text report.
-pub fn render_text(r: &KeyReport<'_>) -> String {
+pub fn render_text(r: &KeyView<'_>) -> String {
     let mut out = String::new();
     let how = if r.discovery {
         format!("{} common selectors tried", r.selectors.len())

@@ -4,12 +4,12 @@
 use crate::eval::spf::{SpfOutput, SpfResult};
 
 use super::header::{atext, clip, fold, quoted_unless, receiver_id};
-use super::{SpfReport, comment_text};
+use super::{SpfView, comment_text};
 
 /// Renders `Received-SPF: …` on one line, folded only when that line would exceed 998
 /// characters (RFC 7208 §9.1: the field must not be "excessively long (see [RFC5322],
 /// Section 2.1.1)"); values over 256 characters have their middle cut to "...".
-pub fn render(report: &SpfReport<'_>) -> String {
+pub fn render(report: &SpfView<'_>) -> String {
     let req = report.request;
     let out = report.output;
     let receiver = &receiver_id(&req.receiver).to_string();
@@ -102,7 +102,7 @@ mod tests {
                 text: String::new(),
             }),
         };
-        render(&SpfReport {
+        render(&SpfView {
             request: &request,
             output: &output,
         })
@@ -117,7 +117,7 @@ mod tests {
     }
     use crate::eval::spf::{SpfOutput, SpfRequest};
     use crate::eval::trace::{Event, Node};
-    use crate::report::SpfReport;
+    use crate::render::SpfView;
 
     /// RFC 7208 §9.1: the field must not be "excessively long (see [RFC5322], Section 2.1.1)":
     /// no line over 998 characters, even for a record's 2000-character term and a problem
@@ -144,7 +144,7 @@ mod tests {
                 text: String::new(),
             }),
         };
-        let h = render(&SpfReport {
+        let h = render(&SpfView {
             request: &req,
             output: &out,
         });

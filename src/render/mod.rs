@@ -18,22 +18,22 @@ use crate::verdict::{Verdict, VerdictRequest};
 
 /// One SPF check: what was asked and what came out.
 #[derive(Debug, Clone)]
-pub struct SpfReport<'a> {
+pub struct SpfView<'a> {
     pub request: &'a SpfRequest,
     pub output: &'a SpfOutput,
 }
 
 /// A whole verdict: the request and the result.
 #[derive(Debug, Clone)]
-pub struct Report<'a> {
+pub struct CheckView<'a> {
     pub request: &'a VerdictRequest,
     pub verdict: &'a Verdict,
 }
 
-impl<'a> Report<'a> {
+impl<'a> CheckView<'a> {
     /// The SPF part.
-    pub fn spf(&self) -> SpfReport<'a> {
-        SpfReport {
+    pub fn spf(&self) -> SpfView<'a> {
+        SpfView {
             request: &self.request.spf,
             output: &self.verdict.spf,
         }
@@ -89,7 +89,7 @@ mod tests {
             message: None,
         };
         let verdict = rt.block_on(crate::verdict::evaluate(resolver, &request));
-        let report = Report {
+        let report = CheckView {
             request: &request,
             verdict: &verdict,
         };

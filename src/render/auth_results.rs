@@ -10,12 +10,12 @@ use crate::eval::spf::SpfResult;
 
 use super::escape::{is_unsafe, terminal_safe};
 use super::header::{atext, clip, fold, ldh, quoted_unless, receiver_id};
-use super::{Report, comment_text};
+use super::{CheckView, comment_text};
 
 /// Renders `Authentication-Results: authserv-id; spf=…; dkim=…; dmarc=…` on one line, folded
 /// only when that line would exceed 998 characters (RFC 5322 §2.1.1); values and comment parts
 /// over 256 characters have their middle cut to "...".
-pub fn render(report: &Report<'_>) -> String {
+pub fn render(report: &CheckView<'_>) -> String {
     let req = report.request;
     let v = report.verdict;
     let spf_req = &req.spf;

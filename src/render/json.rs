@@ -7,13 +7,13 @@
 use serde_json::{Value, json};
 
 use super::escape::json_safe;
-use super::{Report, SpfReport, auth_results, received_spf};
+use super::{CheckView, SpfView, auth_results, received_spf};
 
 /// The JSON schema version.
 pub const SCHEMA: u32 = 1;
 
 /// The `spf` object.
-pub fn spf_value(report: &SpfReport<'_>) -> Value {
+pub fn spf_value(report: &SpfView<'_>) -> Value {
     let req = report.request;
     let out = report.output;
     json!({
@@ -35,7 +35,7 @@ pub fn spf_value(report: &SpfReport<'_>) -> Value {
 }
 
 /// The `dmarc` object.
-pub fn dmarc_value(report: &Report<'_>) -> Value {
+pub fn dmarc_value(report: &CheckView<'_>) -> Value {
     let d = &report.verdict.dmarc;
     json!({
         "mode": match d.mode {
@@ -68,7 +68,7 @@ pub fn dmarc_value(report: &Report<'_>) -> Value {
 }
 
 /// The whole document.
-pub fn render(report: &Report<'_>) -> String {
+pub fn render(report: &CheckView<'_>) -> String {
     let v = report.verdict;
     let doc = json!({
         "schema": SCHEMA,

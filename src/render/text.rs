@@ -1,6 +1,6 @@
 //! Human-readable output: the verdict block first (SPF, DKIM, DMARC, disposition, one reason
 //! each), then each evaluation's summary and trace tree, then the headers the receiver would
-//! write. Color comes from `report::style`, which the CLI switches on for the rendering
+//! write. Color comes from `render::style`, which the CLI switches on for the rendering
 //! (`--color`, `NO_COLOR`, terminal detection); piped output stays readable because nothing
 //! depends on color alone.
 //!
@@ -20,7 +20,7 @@ use crate::verdict::Outcome;
 
 use super::escape::terminal_safe;
 use super::style::{ColoredString, Colorize};
-use super::{Report, SpfReport, auth_results, received_spf};
+use super::{CheckView, SpfView, auth_results, received_spf};
 
 /// Untrusted text as the terminal may see it (the one escaping rule, `escape::terminal_safe`).
 fn safe(s: &str) -> Cow<'_, str> {
@@ -40,7 +40,7 @@ pub fn result_word(r: SpfResult) -> ColoredString {
 }
 
 /// The whole report: verdict block, SPF section, DMARC section, headers.
-pub fn render(report: &Report<'_>) -> String {
+pub fn render(report: &CheckView<'_>) -> String {
     let mut s = verdict_block(report);
     s.push('\n');
     s.push_str(&spf_section(&report.spf()));
@@ -77,7 +77,7 @@ fn dkim_word(r: DkimAuth) -> ColoredString {
 }
 
 /// The short verdict block: disposition, then one line per method.
-pub fn verdict_block(report: &Report<'_>) -> String {
+pub fn verdict_block(report: &CheckView<'_>) -> String {
     let v = report.verdict;
     let req = report.request;
     let mut s = String::new();
@@ -190,7 +190,7 @@ pub fn verdict_block(report: &Report<'_>) -> String {
 /// One section per verified DKIM-Signature (`--message`), in message order: result and reason,
 /// algorithm, canonicalization, key size, body hash, and the trace (key query and answer,
 /// signed header names, computed vs claimed body hash). None when no signature was verified.
-pub fn dkim_sections(report: &Report<'_>) -> Option<String> {
+pub fn dkim_sections(report: &CheckView<'_>) -> Option<String> {
     let limits = &report.request.spf.limits;
     let mut s = String::new();
     let verified = report
@@ -237,7 +237,7 @@ pub fn dkim_sections(report: &Report<'_>) -> Option<String> {
 }
 
 /// The DMARC summary and trace.
-pub fn dmarc_section(report: &Report<'_>) -> String {
+pub fn dmarc_section(report: &CheckView<'_>) -> String {
     let dm = &report.verdict.dmarc;
     let limits = &report.request.spf.limits;
     let mut s = String::new();
@@ -282,7 +282,7 @@ pub fn dmarc_section(report: &Report<'_>) -> String {
 }
 
 /// The SPF summary and trace.
-pub fn spf_section(report: &SpfReport<'_>) -> String {
+pub fn spf_section(report: &SpfView<'_>) -> String {
     let req = report.request;
     let out = report.output;
     let limits: &Limits = &req.limits;
