@@ -42,6 +42,7 @@ pub mod cli;
 pub mod diag;
 pub mod dns;
 pub mod eval;
+pub mod lint;
 pub mod message;
 pub mod psl;
 pub mod record;

@@ -1228,3 +1228,29 @@ fn cname_loop_on_an_a_target() {
         &offline,
     );
 }
+
+/// Every subcommand the dispatcher knows is listed in `spfcheck --help` (the contract users
+/// read) and answers its own `--help` with exit 0; an unknown first word is still a DOMAIN.
+#[test]
+fn help_lists_every_subcommand() {
+    let top = run(&["--help"]);
+    expect_eq("exit of --help", top.code, 0, &top);
+    for (name, _) in spfcheck::cli::SUBCOMMANDS {
+        expect_contains(
+            "--help lists the subcommand",
+            &top.stdout,
+            &format!("spfcheck {name} "),
+            &top,
+        );
+        let own = run(&[name, "--help"]);
+        expect_eq("exit of NAME --help", own.code, 0, &own);
+        expect_contains("its usage", &own.stdout, &format!("spfcheck {name}"), &own);
+    }
+    let not_sub = run(&["--offline", "--zone", SEED, "nosuchsubcommand", "192.0.2.1"]);
+    expect_eq(
+        "a single-label DOMAIN is still checked",
+        not_sub.code,
+        1,
+        &not_sub,
+    );
+}

@@ -30,8 +30,8 @@ Examples:
   spfcheck --message mail.eml 198.51.100.7
   spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml
 
-DKIM key audit (its own options and exit codes: spfcheck dkim --help):
-  spfcheck dkim example.com -s selector1";
+Subcommands (each with its own options and exit codes: spfcheck NAME --help):
+  spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";

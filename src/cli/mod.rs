@@ -143,16 +143,27 @@ fn parse_args<T: Parser>(argv: Vec<OsString>, help: &str) -> Result<T, i32> {
     })
 }
 
+/// A subcommand: its name (the first argument) and its runner, which gets the argument vector
+/// with `spfcheck NAME` as argument 0 and returns the exit code.
+type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
+
+/// Every subcommand, one module each; the check itself (`spfcheck DOMAIN IP`) is the default.
+/// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
+pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run)];
+
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let argv: Vec<OsString> = argv.into_iter().collect();
-    // `spfcheck dkim ...`: the key audit, when `dkim` is the first argument (a domain named
-    // `dkim` is no FQDN, so `spfcheck DOMAIN IP` loses nothing).
-    if argv.get(1).is_some_and(|a| a == "dkim") {
-        let sub = std::iter::once(OsString::from("spfcheck dkim"))
+    // `spfcheck SUBCOMMAND ...` when the first argument names one (a single-label name such
+    // as `dkim` or `lint` is no FQDN, so `spfcheck DOMAIN IP` loses nothing).
+    if let Some((name, run_sub)) = argv
+        .get(1)
+        .and_then(|a| SUBCOMMANDS.iter().find(|(n, _)| a == n))
+    {
+        let sub = std::iter::once(OsString::from(format!("spfcheck {name}")))
             .chain(argv.into_iter().skip(2))
             .collect();
-        return dkim::run(sub);
+        return run_sub(sub);
     }
     let args = match parse_args::<Args>(argv, "--help") {
         Ok(a) => a,

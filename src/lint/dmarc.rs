@@ -1,0 +1,15 @@
+//! Lint rules for the dmarc records of a domain (see `lint`).
+
+use std::sync::Arc;
+
+use super::{Finding, LintOptions};
+use crate::dns::Resolver;
+
+/// The findings about DOMAIN's dmarc records.
+pub async fn lint(
+    _resolver: Arc<dyn Resolver>,
+    _domain: &str,
+    _opts: &LintOptions,
+) -> Vec<Finding> {
+    Vec::new()
+}
