@@ -13,6 +13,7 @@ mod cli_behaviour;
 mod color;
 mod common;
 mod dkim_keys;
+mod dkim_keys_dns;
 mod dkim_message;
 mod dkim_message_signed;
 mod dkim_suite;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::eval::dkim_keys::{KeyAudit, Status};
+use crate::eval::dkim_keys::{KeyAudit, Status, code};
 use crate::eval::trace::Event;
 use crate::render::escape::{json_safe, terminal_safe};
 use crate::render::style::Colorize;
@@ -55,6 +55,32 @@ pub fn render_json(r: &KeyView<'_>) -> String {
     json_safe(serde_json::to_string_pretty(&doc).unwrap_or_else(|_| "{}".to_string()))
 }
 
+/// The failure of a temperror audit as its finding says it (the DNS outcome and cause, no
+/// name); None for other audits.
+fn temperror_cause(a: &KeyAudit) -> Option<String> {
+    if a.status != Status::TempError {
+        return None;
+    }
+    a.findings
+        .iter()
+        .find(|d| d.code == code::TEMPERROR)
+        .map(|d| terminal_safe(&d.message).into_owned())
+}
+
+/// The temperror causes shared by more than one selector, with their counts, in first-seen
+/// order.
+fn shared_failures(audits: &[KeyAudit]) -> Vec<(String, usize)> {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for why in audits.iter().filter_map(temperror_cause) {
+        match seen.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, n)) => *n += 1,
+            None => seen.push((why, 1)),
+        }
+    }
+    seen.retain(|(_, n)| *n > 1);
+    seen
+}
+
 /// The text report.
 pub fn render_text(r: &KeyView<'_>) -> String {
     let mut out = String::new();
@@ -71,7 +97,24 @@ pub fn render_text(r: &KeyView<'_>) -> String {
     if r.audits.is_empty() {
         out.push_str("no DKIM key found\n");
     }
+    // DNS failures with the same cause at several selectors (a dead nameserver, a timeout for
+    // every name) are one line with a count, not one identical block per selector; the JSON
+    // keeps one entry per selector.
+    let failures = shared_failures(r.audits);
+    for (why, count) in &failures {
+        out.push_str(&format!(
+            "\n{} at {count} of {} selectors: {why}\n",
+            "DNS failure".yellow(),
+            r.selectors.len()
+        ));
+    }
     for a in r.audits {
+        if failures
+            .iter()
+            .any(|(why, _)| Some(why.as_str()) == temperror_cause(a).as_deref())
+        {
+            continue;
+        }
         out.push('\n');
         let verdict = match a.status {
             Status::TempError => "temperror".yellow(),
