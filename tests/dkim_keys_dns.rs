@@ -67,3 +67,63 @@ fn a_single_failure_keeps_its_block() {
     );
     assert!(text.contains("weak._domainkey.keys.example: "), "{text}");
 }
+
+#[test]
+fn a_cname_chain_costs_one_query_per_selector() {
+    use crate::common::{TestDns, rec, txt};
+    use spfcheck::dns::RData;
+    const KEY: &str = "v=DKIM1; k=ed25519; p=jFJZHnD14ATRhYq5YdVFkAJSrl8KtufGtFMo1Y1d0KE=";
+    let dns = TestDns::start(vec![
+        // Two hops, as Microsoft 365 publishes keys (customer → tenant → key).
+        rec(
+            "selector1._domainkey.brand.example",
+            RData::Cname("selector1-brand._domainkey.tenant.example".into()),
+        ),
+        rec(
+            "selector1-brand._domainkey.tenant.example",
+            RData::Cname("keys.esp.example".into()),
+        ),
+        rec("keys.esp.example", txt(&[KEY])),
+        rec("plain._domainkey.brand.example", txt(&[KEY])),
+    ]);
+    let ns = dns.addr().to_string();
+    let ran = run_spfcheck(&[
+        "dkim",
+        "--nameserver",
+        &ns,
+        "--timeout",
+        "2",
+        "brand.example",
+        "-s",
+        "selector1",
+        "-s",
+        "plain",
+        "--json",
+    ]);
+    assert_eq!(ran.code, 0, "{}", String::from_utf8_lossy(&ran.stderr));
+    let doc: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let key = &doc["dkim_keys"][0];
+    assert_eq!(
+        key["cname_chain"],
+        serde_json::json!([
+            "selector1._domainkey.brand.example",
+            "selector1-brand._domainkey.tenant.example",
+            "keys.esp.example"
+        ])
+    );
+    assert_eq!(key["algorithm"], "ed25519");
+    assert_eq!(doc["dkim_keys"][1]["cname_chain"], serde_json::json!([]));
+    // One TXT query per selector reached the server, none of type CNAME.
+    let queries = dns.queries();
+    assert_eq!(queries.len(), 2, "{queries:?}");
+    assert_eq!(dns.count("selector1._domainkey.brand.example", "TXT"), 1);
+    assert_eq!(dns.count("plain._domainkey.brand.example", "TXT"), 1);
+    // The chain is shown with the one query in the trace.
+    let traced = crate::common::events(&key["trace"], "query");
+    assert_eq!(traced.len(), 1, "{traced:?}");
+    let detail = traced[0]["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("CNAME chain: selector1._domainkey.brand.example -> "),
+        "{detail}"
+    );
+}

@@ -581,6 +581,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cached_answer_keeps_its_cname_chain() {
+        struct Aliased;
+        #[async_trait::async_trait]
+        impl Resolver for Aliased {
+            async fn query(&self, _name: &str, _rtype: RType) -> Answer {
+                Answer::NoData
+            }
+            async fn query_detailed(&self, _name: &str, _rtype: RType) -> Response {
+                let mut r = Response::new(Answer::Records {
+                    data: vec![RData::Txt(vec![b"v=DKIM1; p=".to_vec()])],
+                    ttl: 60,
+                });
+                r.cname_chain = vec!["a.example".into(), "b.example".into()];
+                r
+            }
+        }
+        let c = Cache::new(Arc::new(Aliased));
+        assert!(!c.query_detailed("a.example", RType::Txt).await.cached);
+        let hit = c.query_detailed("a.example", RType::Txt).await;
+        assert!(hit.cached);
+        assert_eq!(hit.cname_chain, ["a.example", "b.example"]);
+    }
+
+    #[tokio::test]
     async fn real_clock_works() {
         let fx = Fixture::new();
         let c = Cache::new(fx.table.clone());

@@ -154,10 +154,12 @@ impl HickoryResolver {
                 }
                 if !data.is_empty() {
                     // The TTL covers the whole chain: a CNAME that expires sooner bounds it.
-                    return Response::new(Answer::Records {
+                    let mut response = Response::new(Answer::Records {
                         data,
                         ttl: data_ttl,
                     });
+                    response.cname_chain = followed(&chain);
+                    return response;
                 }
                 let Some((target, cname_ttl)) = cname else {
                     break;
@@ -194,6 +196,7 @@ impl HickoryResolver {
                 Answer::NoData
             });
             response.negative_ttl = negative_ttl;
+            response.cname_chain = followed(&chain);
             return response;
         }
     }
@@ -559,6 +562,15 @@ fn negative_ttl(msg: &Message) -> Option<u32> {
         HRData::SOA(soa) => Some(r.ttl.min(soa.minimum)),
         _ => None,
     })
+}
+
+/// The chain as [`Response::cname_chain`] holds it: empty when no CNAME was followed.
+fn followed(chain: &[Name]) -> Vec<String> {
+    if chain.len() > 1 {
+        chain.iter().map(name_string).collect()
+    } else {
+        Vec::new()
+    }
 }
 
 fn chain_string(chain: &[Name]) -> String {

@@ -263,6 +263,9 @@ pub struct Response {
     /// Answered by a cache (a stored answer, or one shared with a concurrent identical query),
     /// not by a query of its own.
     pub cached: bool,
+    /// The CNAME chain the backend followed to the answer (RFC 1034 §3.6.2), the queried name
+    /// first and the final target last; empty when no CNAME was followed.
+    pub cname_chain: Vec<String>,
 }
 
 impl Response {
@@ -277,6 +280,7 @@ impl Response {
             detail,
             negative_ttl: None,
             cached: false,
+            cname_chain: Vec::new(),
         }
     }
 }

@@ -152,6 +152,19 @@ impl ZoneData {
 
     /// Answers from the data alone, following CNAMEs inside it; see [`ZoneLookup`].
     pub fn resolve(&self, name: &str, rtype: RType) -> ZoneLookup {
+        self.resolve_chain(name, rtype).0
+    }
+
+    /// [`ZoneData::resolve`] with the CNAME chain followed in the data (the queried name
+    /// first, the last target last; empty when no CNAME was followed).
+    pub fn resolve_chain(&self, name: &str, rtype: RType) -> (ZoneLookup, Vec<String>) {
+        let chain = |seen: &[String], current: &str| -> Vec<String> {
+            if seen.is_empty() {
+                Vec::new()
+            } else {
+                seen.iter().cloned().chain([current.to_string()]).collect()
+            }
+        };
         let mut current = normalize_name(name);
         let mut chain_ttl: Option<u32> = None;
         let mut seen: Vec<String> = Vec::new();
@@ -171,27 +184,35 @@ impl ZoneData {
             }
             if !data.is_empty() {
                 let ttl = chain_ttl.map_or(ttl, |c| c.min(ttl));
-                return ZoneLookup::Answered(Answer::Records { data, ttl });
+                let followed = chain(&seen, &current);
+                return (
+                    ZoneLookup::Answered(Answer::Records { data, ttl }),
+                    followed,
+                );
             }
             // RFC 1034 §3.6.2: a CNAME at the name stands for all its other types.
             let Some((target, cttl)) = cname else {
-                return ZoneLookup::Delegate {
+                let followed = chain(&seen, &current);
+                let lookup = ZoneLookup::Delegate {
                     name: current,
                     ttl: chain_ttl,
                 };
+                return (lookup, followed);
             };
             seen.push(current);
             let target = normalize_name(target);
             if seen.contains(&target) {
-                return ZoneLookup::Answered(Answer::Error(format!(
+                let error = Answer::Error(format!(
                     "CNAME loop at {target} (chain: {} -> {target})",
                     seen.join(" -> ")
-                )));
+                ));
+                return (ZoneLookup::Answered(error), Vec::new());
             }
             if seen.len() > MAX_CNAME_HOPS {
-                return ZoneLookup::Answered(Answer::Error(format!(
+                let error = Answer::Error(format!(
                     "CNAME chain longer than {MAX_CNAME_HOPS} at {target}"
-                )));
+                ));
+                return (ZoneLookup::Answered(error), Vec::new());
             }
             chain_ttl = Some(chain_ttl.map_or(cttl, |c| c.min(cttl)));
             current = target;
@@ -212,7 +233,14 @@ impl ZoneData {
     /// NODATA if the (final) name exists — with other types, or as an empty non-terminal
     /// (RFC 8020) — and NXDOMAIN otherwise (also for a CNAME target absent from the data).
     pub fn lookup_offline(&self, name: &str, rtype: RType) -> Answer {
-        match self.resolve(name, rtype) {
+        self.lookup_offline_chain(name, rtype).0
+    }
+
+    /// [`ZoneData::lookup_offline`] with the CNAME chain followed (see
+    /// [`ZoneData::resolve_chain`]).
+    pub fn lookup_offline_chain(&self, name: &str, rtype: RType) -> (Answer, Vec<String>) {
+        let (lookup, chain) = self.resolve_chain(name, rtype);
+        let answer = match lookup {
             ZoneLookup::Answered(a) => a,
             ZoneLookup::Delegate { name, .. } => {
                 if self.name_exists(&name) {
@@ -221,7 +249,8 @@ impl ZoneData {
                     Answer::NxDomain
                 }
             }
-        }
+        };
+        (answer, chain)
     }
 }
 
@@ -342,10 +371,18 @@ impl Overlay {
     /// cache marker).
     async fn below(&self, name: &str, rtype: RType) -> Response {
         let Some(upstream) = &self.upstream else {
-            return Response::new(self.zone.lookup_offline(name, rtype));
+            let (answer, chain) = self.zone.lookup_offline_chain(name, rtype);
+            let mut response = Response::new(answer);
+            response.cname_chain = chain;
+            return response;
         };
-        match self.zone.resolve(name, rtype) {
-            ZoneLookup::Answered(a) => Response::new(a),
+        let (lookup, chain) = self.zone.resolve_chain(name, rtype);
+        match lookup {
+            ZoneLookup::Answered(a) => {
+                let mut response = Response::new(a);
+                response.cname_chain = chain;
+                response
+            }
             // Not in the data: live DNS answers, for the original name...
             ZoneLookup::Delegate { ttl: None, .. } => upstream.query_detailed(name, rtype).await,
             // ... or for the end of a CNAME chain the data started.
@@ -357,6 +394,9 @@ impl Overlay {
                 if let Answer::Records { ttl, .. } = &mut response.answer {
                     *ttl = (*ttl).min(chain_ttl);
                 }
+                // The data's chain ends at `target`, where the live chain (if any) starts.
+                let live = std::mem::take(&mut response.cname_chain);
+                response.cname_chain = chain.into_iter().chain(live.into_iter().skip(1)).collect();
                 response
             }
         }
@@ -415,7 +455,9 @@ impl Resolver for Overlay {
         if answer == below.answer {
             below
         } else {
-            Response::new(answer)
+            let mut response = Response::new(answer);
+            response.cname_chain = below.cname_chain;
+            response
         }
     }
 }

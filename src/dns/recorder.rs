@@ -14,6 +14,8 @@ pub struct QueryRecord {
     pub detail: Option<String>,
     /// Served by a cache ([`Response::cached`]).
     pub cached: bool,
+    /// The CNAME chain followed ([`Response::cname_chain`]).
+    pub cname_chain: Vec<String>,
 }
 
 pub struct Recorder {
@@ -51,6 +53,7 @@ impl Resolver for Recorder {
             answer: response.answer.clone(),
             detail: response.detail.clone(),
             cached: response.cached,
+            cname_chain: response.cname_chain.clone(),
         };
         match self.log.lock() {
             Ok(mut l) => l.push(rec),

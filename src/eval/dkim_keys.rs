@@ -6,9 +6,8 @@
 //! Decisions (each noted where it is implemented):
 //! - Several TXT records at one selector: an error (RFC 6376 §3.6.2.2 expects one key record;
 //!   which one a verifier uses is unspecified). Each record is still audited.
-//! - The CNAME chain is shown by asking CNAME for the selector name and each target in turn
-//!   (at most [`MAX_CNAME_HOPS`]), since answers carry only the final records; those queries
-//!   are in the trace too.
+//! - The CNAME chain is the one the DNS backend followed to the TXT answer
+//!   ([`crate::dns::Response::cname_chain`]): one query per selector.
 //! - A "wrong split": the strings of one TXT record are joined with no separator (RFC 6376
 //!   §3.6.2.2). Splitting inside the base64 or anywhere else is harmless; it is wrong when the
 //!   joined text is unusable but putting `; ` where a string starts a tag would make a usable
@@ -24,7 +23,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::diag::{Diagnostic, Severity};
-use crate::dns::{Answer, RData, RType, Resolver};
+use crate::dns::{RData, RType, Resolver};
 use crate::eval::lookup::Lookup;
 use crate::eval::trace::{Event, Node};
 use crate::record::dkim_key::{DkimKey, KeyErrorKind, KeyType, parse_key, rsa_components};
@@ -234,7 +233,10 @@ pub async fn audit_selector(
         title: format!("DKIM key {name}"),
     });
     // RFC 6376 §3.6.2.2: the key is in a TXT record at SELECTOR._domainkey.DOMAIN.
-    let answer = lookup.query(&name, RType::Txt, &mut trace).await;
+    // The backends follow CNAME chains (how Microsoft 365 and most ESPs publish keys) and
+    // return the chain with the answer: one query per selector.
+    let response = lookup.query_detailed(&name, RType::Txt, &mut trace).await;
+    let answer = response.answer;
     if answer.is_failure() {
         let mut a = KeyAudit::new(selector, &name, Status::TempError, trace);
         a.findings.push(Diagnostic::error(
@@ -248,11 +250,7 @@ pub async fn audit_selector(
         ));
         return vec![a];
     }
-    let chain = if matches!(answer, Answer::NxDomain) {
-        Vec::new()
-    } else {
-        cname_chain(&mut lookup, &name, &mut trace).await
-    };
+    let chain = response.cname_chain;
     let txts: Vec<&Vec<Vec<u8>>> = answer
         .records()
         .iter()
@@ -339,27 +337,6 @@ fn trace_findings(audits: &mut [KeyAudit]) {
             a.trace.push(Event::Diagnostic(f));
         }
     }
-}
-
-/// The CNAME chain from `name` (empty when `name` is no alias), by CNAME queries hop by hop.
-async fn cname_chain(lookup: &mut Lookup, name: &str, trace: &mut Node) -> Vec<String> {
-    let mut chain = vec![name.to_string()];
-    let mut current = name.to_string();
-    for _ in 0..MAX_CNAME_HOPS {
-        let answer = lookup.query(&current, RType::Cname, trace).await;
-        let target = answer.records().iter().find_map(|r| match r {
-            RData::Cname(t) => Some(t.clone()),
-            _ => None,
-        });
-        match target {
-            Some(t) if !chain.contains(&t) => {
-                chain.push(t.clone());
-                current = t;
-            }
-            _ => break,
-        }
-    }
-    if chain.len() == 1 { Vec::new() } else { chain }
 }
 
 /// Audits one TXT record (its strings as published).

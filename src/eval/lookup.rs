@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::dns::recorder::Recorder;
-use crate::dns::{Answer, RType, Resolver, query_name};
+use crate::dns::{Answer, RType, Resolver, Response, query_name};
 use crate::eval::trace::{Event, Node, QueryOutcome};
 
 /// A recorded, deadline-bounded view of a resolver for one evaluation.
@@ -42,6 +42,11 @@ impl Lookup {
     /// One query through the recorder, bounded by the overall deadline; the query and its
     /// answer are added to `node`. After the deadline nothing more is sent.
     pub async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
+        self.query_detailed(name, rtype, node).await.answer
+    }
+
+    /// [`Lookup::query`] with the [`Response`] (e.g. the CNAME chain the backend followed).
+    pub async fn query_detailed(&mut self, name: &str, rtype: RType, node: &mut Node) -> Response {
         // One name on the wire, in zone data and in the trace (RFC 8616 §4: A-labels).
         let name = query_name(name);
         let name = name.as_str();
@@ -49,18 +54,19 @@ impl Lookup {
         let answer = match self.deadline {
             Some(_) if already_hit => {
                 self.deadline_hit = true;
-                Answer::Timeout
+                Response::new(Answer::Timeout)
             }
             Some(deadline) => {
-                match tokio::time::timeout_at(deadline, self.dns.query(name, rtype)).await {
-                    Ok(answer) => answer,
+                match tokio::time::timeout_at(deadline, self.dns.query_detailed(name, rtype)).await
+                {
+                    Ok(response) => response,
                     Err(_) => {
                         self.deadline_hit = true;
-                        Answer::Timeout
+                        Response::new(Answer::Timeout)
                     }
                 }
             }
-            None => self.dns.query(name, rtype).await,
+            None => self.dns.query_detailed(name, rtype).await,
         };
         let recorded = self.dns.take();
         if recorded.is_empty() {
@@ -85,7 +91,14 @@ impl Lookup {
                 records: q.answer.records().iter().map(|r| r.to_string()).collect(),
                 name: q.name,
                 rtype: q.rtype,
-                detail: q.detail,
+                // The chain the backend followed, shown with the query (RFC 1034 §3.6.2).
+                detail: match (q.detail, q.cname_chain.is_empty()) {
+                    (d, true) => d,
+                    (None, false) => Some(format!("CNAME chain: {}", q.cname_chain.join(" -> "))),
+                    (Some(d), false) => {
+                        Some(format!("{d}; CNAME chain: {}", q.cname_chain.join(" -> ")))
+                    }
+                },
                 cached: q.cached,
             });
         }
