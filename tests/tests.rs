@@ -30,5 +30,6 @@ mod schema_docs;
 mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
+mod tree;
 mod typed;
 mod zone_reader;
