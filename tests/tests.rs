@@ -24,6 +24,7 @@ mod dns_failures;
 mod dry_run;
 mod hostile;
 mod identities;
+mod lint_spf;
 mod props;
 mod readme;
 mod schema_docs;
