@@ -303,6 +303,13 @@ fn live_server_tree() {
 }
 
 #[test]
+fn untrusted_text_is_escaped() {
+    let (_, out) = text(&["tree", "--zone", ZONE, "--offline", "hostile.example"]);
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+    assert!(out.contains("\\x1b[31m"), "{out}");
+}
+
+#[test]
 fn no_record_and_input_errors() {
     let (code, out) = text(&["tree", "--zone", ZONE, "--offline", "nothing.example"]);
     assert_eq!(code, 1);

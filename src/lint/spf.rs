@@ -54,6 +54,8 @@ pub mod lint_code {
     pub const RFC6652_VALUE: &str = "spf-rfc6652-value";
     /// `rp=`/`rr=` without `ra=` have no effect (RFC 6652 §3).
     pub const RFC6652_NO_RA: &str = "spf-rfc6652-no-ra";
+    /// `ra=` in a record reached through include: ignored (RFC 6652 §3).
+    pub const RFC6652_RA_INCLUDED: &str = "spf-rfc6652-ra-included";
     /// A TXT character-string over 255 bytes (RFC 1035 §3.3, RFC 7208 §3.3).
     pub const STRING_TOO_LONG: &str = "spf-txt-string-too-long";
     /// The TXT answer is likely over 512 bytes (RFC 7208 §3.4).
@@ -114,6 +116,9 @@ pub fn fix(code: &str) -> &'static str {
             "ra= is a local-part, rp= 0 to 100, rr= all|e|f|s|n joined by ':'"
         }
         lint_code::RFC6652_NO_RA => "add ra= or remove rp=/rr=",
+        lint_code::RFC6652_RA_INCLUDED => {
+            "publish ra= in the record of the domain that sends, not in an included one"
+        }
         lint_code::STRING_TOO_LONG => {
             "split the record into several quoted strings of at most 255 bytes"
         }
@@ -365,6 +370,27 @@ fn record_rules(node: &TreeNode, top: bool, out: &mut Vec<Finding>) {
                     // RFC 6652 §3: the authentication failure reporting modifiers.
                     "ra" => {
                         ra = true;
+                        if node
+                            .via
+                            .as_deref()
+                            .is_some_and(|v| !v.starts_with("redirect"))
+                        {
+                            out.push(finding(
+                                node,
+                                at(
+                                    Diagnostic::new(
+                                        lint_code::RFC6652_RA_INCLUDED,
+                                        Severity::Info,
+                                        "RFC 6652 §3",
+                                        format!(
+                                            "{} is in a record reached through include: receivers ignore it",
+                                            t.text
+                                        ),
+                                    ),
+                                    t,
+                                ),
+                            ));
+                        }
                         if value.is_empty() || value.contains('@') || value.contains('%') {
                             out.push(rfc6652(node, t, "ra= must be a local-part (no @)"));
                         }
