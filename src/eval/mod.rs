@@ -8,4 +8,5 @@ pub mod dmarc;
 pub mod lookup;
 pub mod macros;
 pub mod spf;
+pub mod spf_tree;
 pub mod trace;

@@ -1174,6 +1174,17 @@ impl<'r> Evaluator<'r> {
     }
 }
 
+/// RFC 7208 §4.5 record selection, shared by `check_host` and the static expansion
+/// (`eval::spf_tree`): the TXT records (`text` gives each one's joined text) split into the
+/// candidates, which begin with "v=spf1" followed by SP or the end, and the others, each in
+/// the order given. Exactly one candidate is the record; none gives "none", several a
+/// permerror.
+pub fn split_spf_records<T>(records: Vec<T>, text: impl Fn(&T) -> String) -> (Vec<T>, Vec<T>) {
+    records
+        .into_iter()
+        .partition(|r| spf::is_spf_record(&text(r)))
+}
+
 /// RFC 7208 §4.5: the one TXT record of `texts` that begins with "v=spf1" followed by SP or
 /// the end; none gives "none", several a permerror. The others are noted as ignored.
 fn pick_spf_record(
@@ -1182,17 +1193,12 @@ fn pick_spf_record(
     nxdomain: bool,
     node: &mut Node,
 ) -> Result<String, Box<HostResult>> {
-    // RFC 7208 §4.5: keep records that begin with "v=spf1" followed by SP or the end.
-    let mut spf_texts = Vec::new();
-    for text in texts {
-        if spf::is_spf_record(&text) {
-            spf_texts.push(text);
-        } else {
-            node.push(Event::Ignored {
-                text,
-                reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
-            });
-        }
+    let (mut spf_texts, others) = split_spf_records(texts, |t| t.clone());
+    for text in others {
+        node.push(Event::Ignored {
+            text,
+            reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
+        });
     }
     match spf_texts.len() {
         0 => {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod received_spf;
 pub mod style;
 pub mod text;
+pub mod tree;
 
 use crate::eval::spf::{SpfOutput, SpfRequest};
 use crate::verdict::{Verdict, VerdictRequest};
