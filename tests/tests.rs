@@ -24,6 +24,8 @@ mod dns_failures;
 mod dry_run;
 mod hostile;
 mod identities;
+mod lint_cli;
+mod lint_dmarc;
 mod props;
 mod readme;
 mod schema_docs;

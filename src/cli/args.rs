@@ -31,7 +31,8 @@ Examples:
   spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml
 
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
-  spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes";
+  spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
+  spfcheck lint DOMAIN... [--zone FILE]   audit SPF, DMARC, MX (and DKIM keys): findings for CI";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";

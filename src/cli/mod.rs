@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod dkim;
+pub mod lint;
 pub mod plan;
 
 use std::ffi::OsString;
@@ -149,7 +150,7 @@ type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
 
 /// Every subcommand, one module each; the check itself (`spfcheck DOMAIN IP`) is the default.
 /// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
-pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run)];
+pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run), ("lint", lint::run)];
 
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
