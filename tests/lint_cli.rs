@@ -416,3 +416,55 @@ fn mx_zone_lines_point_at_the_mx_record() {
     assert_eq!(f["line"], line);
     let _ = RData::A("192.0.2.1".parse().unwrap());
 }
+
+const README: &str = include_str!("../README.md");
+
+/// The README's lint section: every finding line of its output sample (code, sentence, record,
+/// fix, RFC and zone line) is what the binary prints for the same command, and the JSON block
+/// names exactly the schema's finding fields and severity words.
+#[test]
+fn readme_lint_section_matches_the_binary_and_the_schema() {
+    let start = README
+        .find("$ spfcheck lint --offline --zone testdata/lint/dmarc.zone")
+        .expect("README: the lint sample");
+    let block = &README[start..];
+    let block = &block[..block.find("```").unwrap()];
+    let mut lines = block.lines();
+    let cmd = lines.next().unwrap().trim_start_matches("$ spfcheck ");
+    let args: Vec<&str> = cmd.split_whitespace().chain(["--color", "never"]).collect();
+    let ran = run_spfcheck(&args);
+    assert_eq!(ran.code, 1);
+    let out = String::from_utf8(ran.stdout).unwrap();
+    // Finding lines (not the per-domain count headers, which the SPF rules may change).
+    for line in lines.filter(|l| l.starts_with("  ")) {
+        assert!(
+            out.lines().any(|o| o == line),
+            "README line not in the output: {line:?}\n--- output ---\n{out}"
+        );
+    }
+    // The JSON block of the section: keys of a finding and the severity words.
+    let json_start = README[start..].find("```json5").unwrap() + start;
+    let json_block = &README[json_start..];
+    let json_block = &json_block[8..json_block[8..].find("```").unwrap() + 8];
+    let schema = crate::common::schema();
+    let props = schema["$defs"]["lint_finding"]["properties"]
+        .as_object()
+        .unwrap();
+    for key in props.keys() {
+        assert!(
+            json_block.contains(&format!("\"{key}\":")),
+            "README lint JSON lacks {key}"
+        );
+    }
+    let words = json_block
+        .lines()
+        .find(|l| l.contains("\"severity\":"))
+        .and_then(|l| l.split("//").nth(1))
+        .unwrap()
+        .trim();
+    let mut documented: Vec<&str> = words.split('|').collect();
+    documented.sort();
+    let mut enum_words = crate::common::schema_enum("/$defs/severity/enum");
+    enum_words.sort();
+    assert_eq!(documented, enum_words);
+}

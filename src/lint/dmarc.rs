@@ -33,12 +33,21 @@
 //! `dmarc-no-valid-uri`, `dmarc-uri-scheme` (non-mailto), `dmarc-obsolete-size`,
 //! `dmarc-unregistered-format`, `dmarc-fo-without-ruf`, `dmarc-diagnostics-truncated`.
 //!
-//! Compared with checkdmarc 6.0.4's DMARC checks, every one has a rule here. Deliberate
-//! omissions: its CNAME-beside-other-data warning at `_dmarc` (a resolver follows the CNAME and
-//! never sees the conflict; zone data with one is refused by the zone reader's users anyway),
-//! and its `*._report._dmarc.DEST` query (a wildcard is DNS's business: the authorisation query
-//! itself is answered from it, RFC 4592), and the check that report destinations are in the
-//! same organizational domain uses the Public Suffix List, as checkdmarc does, not a tree walk.
+//! Compared with checkdmarc 6.0.4's DMARC checks (`checkdmarc/dmarc.py`: record lookup,
+//! tree walk, `parse_dmarc_record`, `_parse_report_uris`, `verify_dmarc_report_destination`),
+//! each has a rule here or in the parser. Deliberate omissions and differences:
+//! - its CNAME-beside-other-data warning at `_dmarc`: a resolver follows the CNAME and never
+//!   sees the conflict (RFC 1034 §3.6.2 forbids it; zone tooling refuses it);
+//! - its separate `*._report._dmarc.DEST` query: a wildcard is DNS's business, the
+//!   authorisation query itself is answered from it (RFC 4592);
+//! - its note when a `psd=y` record's organizational domain has no record of its own: the
+//!   `dmarc-org-policy` finding names the record that applies instead;
+//! - `sp=none` alone is not flagged (checkdmarc warns on any explicit sp=none): only an sp or np
+//!   weaker than p is, p=none having its own finding;
+//! - a report address whose domain has no MX but an address record is deliverable (RFC 5321
+//!   §5.1 implicit MX); checkdmarc asks for an MX;
+//! - as checkdmarc, "outside the domain" compares organizational domains with the Public
+//!   Suffix List, not with a DNS Tree Walk per destination (RFC 9990 §4 would use the walk).
 
 use std::sync::Arc;
 
