@@ -25,6 +25,8 @@ mod dns_failures;
 mod dry_run;
 mod hostile;
 mod identities;
+mod lint_cli;
+mod lint_dmarc;
 mod lint_spf;
 mod props;
 mod readme;

@@ -32,6 +32,7 @@ Examples:
 
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
   spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
+  spfcheck lint DOMAIN... [--zone FILE]   audit SPF, DMARC, MX (and DKIM keys): findings for CI
   spfcheck tree DOMAIN [--format dot]     the SPF include tree: lookups per branch, networks";
 
 /// The two forms of the command line (shown by --help and in usage errors).

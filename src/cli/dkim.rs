@@ -75,7 +75,7 @@ pub struct DkimArgs {
 /// A selector: `sub-domain *("." sub-domain)` (RFC 6376 §3.1), each label a letter or digit,
 /// then letters, digits and hyphens, not ending in a hyphen (RFC 5321 §4.1.2), at most 63
 /// octets; the whole name stays under 253 with the domain.
-fn parse_selector(s: &str, domain: &str) -> Result<String, InputError> {
+pub(crate) fn parse_selector(s: &str, domain: &str) -> Result<String, InputError> {
     let ok_label = |l: &str| {
         let b = l.as_bytes();
         !b.is_empty()

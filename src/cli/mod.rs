@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod dkim;
+pub mod lint;
 pub mod plan;
 pub mod tree;
 
@@ -150,7 +151,11 @@ type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
 
 /// Every subcommand, one module each; the check itself (`spfcheck DOMAIN IP`) is the default.
 /// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
-pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run), ("tree", tree::run)];
+pub const SUBCOMMANDS: &[Subcommand] = &[
+    ("dkim", dkim::run),
+    ("lint", lint::run),
+    ("tree", tree::run),
+];
 
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {

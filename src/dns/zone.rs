@@ -125,6 +125,22 @@ pub const MAX_GENERATED_TOTAL: usize = 262_144;
 /// Only regular files are read, at most [`MAX_ZONE_BYTES`] in all. Errors name the file
 /// (the included one, for an error inside it) and the line.
 pub fn parse_zone_file(path: &Path) -> Result<Vec<Record>, ZoneError> {
+    parse_zone_file_located(path).map(|(records, _)| records)
+}
+
+/// Where one record of a zone file was written: the file (the included one for a record read
+/// through `$INCLUDE`, as the path was given or joined) and the 1-based line where its entry
+/// starts (the `$GENERATE` line for a generated record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSource {
+    pub file: PathBuf,
+    pub line: usize,
+}
+
+/// [`parse_zone_file`], with a side table: `sources[i]` says where `records[i]` was written,
+/// so a finding about a record read from `--zone` can point at its line (`spfcheck lint`,
+/// SARIF). The records are the same as [`parse_zone_file`]'s.
+pub fn parse_zone_file_located(path: &Path) -> Result<(Vec<Record>, Vec<RecordSource>), ZoneError> {
     let mut files = Files::default();
     let mut state = State::default();
     let mut records = Vec::new();
@@ -137,7 +153,7 @@ pub fn parse_zone_file(path: &Path) -> Result<Vec<Record>, ZoneError> {
     state
         .file(&mut files, path, &text, &mut records)
         .map_err(|e| e.in_file(path))?;
-    Ok(records)
+    Ok((records, state.sources))
 }
 
 /// The files of one zone being read: the `$INCLUDE` chain (canonical paths, for loops) and the
@@ -199,8 +215,10 @@ impl State {
     ) -> Result<(), ZoneError> {
         let canonical = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         files.chain.push(canonical);
-        let entries = tokenize(text)?;
-        let result = self.entries(&entries, Some((files, path)), out);
+        let saved_file = self.current_file.replace(path.to_path_buf());
+        let result =
+            tokenize(text).and_then(|entries| self.entries(&entries, Some((files, path)), out));
+        self.current_file = saved_file;
         files.chain.pop();
         result
     }
@@ -224,6 +242,7 @@ impl State {
                 _ => {
                     if let Some(r) = self.entry(e)? {
                         out.push(r);
+                        self.note_source(e.line);
                     }
                 }
             }
@@ -354,6 +373,7 @@ impl State {
                 t.line = e.line;
             }
             out.push(self.record(&entry)?);
+            self.note_source(e.line);
             self.generated += 1;
             value += step;
         }
@@ -918,6 +938,22 @@ struct State {
     last_owner: Option<String>,
     /// Records made by `$GENERATE` so far (bounded by [`MAX_GENERATED_TOTAL`]).
     generated: usize,
+    /// The file being read (None for text given directly, [`parse_zone`]).
+    current_file: Option<PathBuf>,
+    /// Where each record pushed so far was written, when read from a file.
+    sources: Vec<RecordSource>,
+}
+
+impl State {
+    /// Records that the record just pushed was written at `line` of the current file.
+    fn note_source(&mut self, line: usize) {
+        if let Some(file) = &self.current_file {
+            self.sources.push(RecordSource {
+                file: file.clone(),
+                line,
+            });
+        }
+    }
 }
 
 /// Record types accepted as [`RData::Other`]: the IANA registry's mnemonics, so that a typo

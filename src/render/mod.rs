@@ -9,6 +9,7 @@ pub mod dkim_keys;
 pub mod escape;
 pub mod header;
 pub mod json;
+pub mod lint;
 pub mod received_spf;
 pub mod style;
 pub mod text;
