@@ -27,7 +27,7 @@ pub struct VerdictRequest {
     /// RFC 7489 `pct` sample (0..=99).
     pub pct_sample: u8,
     /// The message whose DKIM-Signatures are verified (`--message`), if any.
-    pub message: Option<Arc<Message>>,
+    pub message: Option<Arc<Message<'static>>>,
 }
 
 /// The overall outcome, which the exit code reports.

@@ -76,7 +76,7 @@ pub async fn verify_message(
     let mut lookup = Lookup::until(resolver, deadline);
     let mut shared = Shared {
         names: header_index(msg),
-        bodies: [None, None],
+        bodies: Vec::new(),
     };
     let mut out = Vec::new();
     for (index, header) in msg.headers.iter().enumerate() {
@@ -97,20 +97,67 @@ pub async fn verify_message(
 /// At most this many signatures of one message are verified; the rest are `permerror`.
 pub const MAX_SIGNATURES: usize = 10;
 
-/// What all signatures of one message share: where each header name occurs, and the
-/// canonicalized body per algorithm (computed at most once each).
+/// What all signatures of one message share: where each header name occurs, and the body
+/// hashes computed so far, one per distinct (body canonicalization, `l=`, hash) (RFC 6376
+/// §3.7: the body hash depends on nothing else), so two signatures of one kind hash the body once.
 struct Shared {
     names: HashMap<Vec<u8>, Vec<usize>>,
-    bodies: [Option<Vec<u8>>; 2],
+    bodies: Vec<(BodyKey, BodyHash)>,
+}
+
+/// What a body hash depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct BodyKey {
+    canon: Canon,
+    limit: Option<u64>,
+    sha1: bool,
+}
+
+/// A body hash: the digest of the first `l=` canonical bytes (all without `l=`) and the
+/// length of the whole canonical body.
+#[derive(Debug, Clone)]
+struct BodyHash {
+    digest: ring::digest::Digest,
+    canonical_len: u64,
 }
 
 impl Shared {
-    fn body(&mut self, msg: &MessageView<'_>, canon: Canon) -> &[u8] {
-        let slot = match canon {
-            Canon::Simple => &mut self.bodies[0],
-            Canon::Relaxed => &mut self.bodies[1],
+    fn body_hash(&mut self, msg: &MessageView<'_>, key: BodyKey) -> BodyHash {
+        if let Some((_, h)) = self.bodies.iter().find(|(k, _)| *k == key) {
+            return h.clone();
+        }
+        let alg = if key.sha1 {
+            &ring::digest::SHA1_FOR_LEGACY_USE_ONLY
+        } else {
+            &ring::digest::SHA256
         };
-        slot.get_or_insert_with(|| canonical_body(msg.body, canon))
+        let h = hash_body(msg.body, key.canon, key.limit, alg);
+        self.bodies.push((key, h.clone()));
+        h
+    }
+}
+
+/// Canonicalizes and hashes `body` in one pass, no canonical copy: the canonical bytes stream
+/// into the digest, only the first `limit` of them (RFC 6376 §3.5 `l=`); the rest is counted.
+fn hash_body(
+    body: &[u8],
+    canon: Canon,
+    limit: Option<u64>,
+    alg: &'static ring::digest::Algorithm,
+) -> BodyHash {
+    let mut ctx = ring::digest::Context::new(alg);
+    let mut total = 0u64;
+    canonicalize_body(body, canon, &mut |piece: &[u8]| {
+        let take = match limit {
+            None => piece.len(),
+            Some(l) => usize::try_from(l.saturating_sub(total)).unwrap_or(usize::MAX),
+        };
+        ctx.update(piece.get(..take).unwrap_or(piece));
+        total += piece.len() as u64;
+    });
+    BodyHash {
+        digest: ctx.finish(),
+        canonical_len: total,
     }
 }
 
@@ -246,9 +293,8 @@ async fn verify_one(
             .map(|l| format!(" l={l}"))
             .unwrap_or_default()
     ));
-    let hash = match sig.algorithm {
-        SigAlgorithm::RsaSha256 | SigAlgorithm::Ed25519Sha256 => &ring::digest::SHA256,
-        SigAlgorithm::RsaSha1 => &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+    match sig.algorithm {
+        SigAlgorithm::RsaSha256 | SigAlgorithm::Ed25519Sha256 | SigAlgorithm::RsaSha1 => {}
         SigAlgorithm::Other(ref a) => {
             let reason = format!(
                 "unsupported algorithm a={a} (rsa-sha256 and ed25519-sha256 are verified; RFC 6376 §3.3, RFC 8463)"
@@ -275,25 +321,28 @@ async fn verify_one(
         );
     }
 
-    // RFC 6376 §3.7: the body hash.
-    let body = shared.body(msg, sig.body_canon);
+    // RFC 6376 §3.7: the body hash (shared with earlier signatures of the same kind).
+    let body_key = BodyKey {
+        canon: sig.body_canon,
+        limit: sig.body_length,
+        sha1: sig.algorithm == SigAlgorithm::RsaSha1,
+    };
+    let body = shared.body_hash(msg, body_key);
+    let body_len = body.canonical_len;
     let signed_len = match sig.body_length {
-        Some(l) if l > body.len() as u64 => {
+        Some(l) if l > body_len => {
             w.v.detail.body_hash_ok = Some(false);
             return w.finish(
                 DkimAuth::PermError,
                 format!(
-                    "l={l} is longer than the canonicalized body ({} bytes; RFC 6376 §6.1.3)",
-                    body.len()
+                    "l={l} is longer than the canonicalized body ({body_len} bytes; RFC 6376 §6.1.3)"
                 ),
             );
         }
-        // `l` fits in usize: it is at most the body length.
-        Some(l) => usize::try_from(l).unwrap_or(body.len()),
-        None => body.len(),
+        Some(l) => l,
+        None => body_len,
     };
-    let signed_body = body.get(..signed_len).unwrap_or(body);
-    let computed = ring::digest::digest(hash, signed_body);
+    let computed = body.digest;
     let engine = base64::engine::general_purpose::STANDARD;
     let body_ok = computed.as_ref() == sig.body_hash.as_slice();
     w.v.detail.body_hash_ok = Some(body_ok);
@@ -301,7 +350,7 @@ async fn verify_one(
         "body hash ({} canonicalization, {} of {} bytes): computed {}, claimed {} ({})",
         sig.body_canon.as_str(),
         signed_len,
-        body.len(),
+        body_len,
         engine.encode(computed.as_ref()),
         engine.encode(&sig.body_hash),
         if body_ok { "match" } else { "MISMATCH" }
@@ -397,7 +446,6 @@ async fn verify_one(
     }
 
     // RFC 6376 §5.4.2, §3.7: the header hash input.
-    let body_len = body.len();
     let (data, names) = header_hash_input(msg, &shared.names, index, &sig);
     w.note(format!(
         "signed header fields in hashing order ({}): {}",
@@ -550,45 +598,169 @@ fn is_wsp(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed), in one pass: empty lines
-/// are held back until a non-empty line follows, so those at the end are dropped.
+/// The canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed) as one buffer (for
+/// signing and display; verification streams it with [`canonicalize_body`]).
 pub fn canonical_body(body: &[u8], canon: Canon) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() + 2);
+    canonicalize_body(body, canon, &mut |piece: &[u8]| {
+        out.extend_from_slice(piece)
+    });
+    out
+}
+
+/// Streams the canonicalized body (RFC 6376 §3.4.3 simple, §3.4.4 relaxed) to `sink` in
+/// pieces, in order, without building it. Lines end at LF (a CR just before it, or at the very
+/// end of the body, belongs to the line end, so a bare LF reads as CRLF); every line is
+/// written with CRLF. Empty lines (relaxed: only WSP) are held back until a non-empty line
+/// follows, so those at the end are dropped; an empty simple body is one CRLF (§3.4.3), an
+/// empty relaxed body stays empty (§3.4.4). Relaxed (§3.4.4): WSP at the end of a line goes,
+/// every other WSP run becomes one SP. Short pieces are gathered in a buffer so the sink sees
+/// few, large writes (the sink is a digest, whose every call has a cost).
+pub fn canonicalize_body(body: &[u8], canon: Canon, sink: &mut dyn FnMut(&[u8])) {
+    let mut out = Gather::new(sink);
+    if canon == Canon::Simple && !crate::message::has_bare_lf(body) {
+        simple_crlf_body(body, &mut out);
+        out.flush();
+        return;
+    }
     let mut held_empty = 0usize;
-    let mut rest = body;
-    while !rest.is_empty() {
-        let (line, next) = match rest.iter().position(|&b| b == b'\n') {
-            Some(p) => (
-                rest.get(..p).unwrap_or_default(),
-                rest.get(p + 1..).unwrap_or_default(),
-            ),
-            None => (rest, &[][..]),
+    let mut start = 0usize;
+    let mut ends = memchr::memchr_iter(b'\n', body);
+    while start < body.len() {
+        // `line` is the whole line with its line end, `content` without.
+        let (line, next) = match ends.next() {
+            Some(lf) => (body.get(start..=lf).unwrap_or_default(), lf + 1),
+            None => (body.get(start..).unwrap_or_default(), body.len()),
         };
-        rest = next;
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let empty = match canon {
-            Canon::Simple => line.is_empty(),
-            Canon::Relaxed => line.iter().all(|&b| is_wsp(b)),
+        start = next;
+        let content = line.strip_suffix(b"\n").unwrap_or(line);
+        let content = content.strip_suffix(b"\r").unwrap_or(content);
+        // With CRLF already in place the line is written with its own line end.
+        let has_crlf = line.len() == content.len() + 2;
+        let kept = match canon {
+            Canon::Simple => content.len(),
+            Canon::Relaxed => content
+                .iter()
+                .rposition(|&b| !is_wsp(b))
+                .map_or(0, |i| i + 1),
         };
-        if empty {
+        if kept == 0 {
             held_empty += 1;
             continue;
         }
         for _ in 0..held_empty {
-            out.extend_from_slice(b"\r\n");
+            out.put(b"\r\n");
         }
         held_empty = 0;
-        match canon {
-            Canon::Simple => out.extend_from_slice(line),
-            Canon::Relaxed => relax_into(line, &mut out),
+        let tail = match canon {
+            Canon::Simple => 0,
+            Canon::Relaxed => relax_line(content.get(..kept).unwrap_or(content), &mut out),
+        };
+        if has_crlf && kept == content.len() {
+            out.put(line.get(tail..).unwrap_or_default());
+        } else {
+            out.put(content.get(tail..kept).unwrap_or_default());
+            out.put(b"\r\n");
         }
-        out.extend_from_slice(b"\r\n");
     }
-    // Simple: an empty body is one CRLF (§3.4.3); relaxed: it stays empty (§3.4.4).
-    if out.is_empty() && canon == Canon::Simple {
-        out.extend_from_slice(b"\r\n");
+    if canon == Canon::Simple && !out.any {
+        out.put(b"\r\n");
     }
-    out
+    out.flush();
+}
+
+/// Simple body canonicalization of a body whose every LF follows a CR: the body itself, its
+/// empty lines at the end dropped and a line end added to an unterminated last line (a CR at
+/// the very end is that line end cut short); empty, it is one CRLF (RFC 6376 §3.4.3).
+fn simple_crlf_body(body: &[u8], out: &mut Gather<'_>) {
+    let mut kept = body;
+    if !kept.ends_with(b"\n") {
+        kept = kept.strip_suffix(b"\r").unwrap_or(kept);
+    }
+    while let Some(k) = kept.strip_suffix(b"\r\n") {
+        kept = k;
+    }
+    if kept.is_empty() {
+        out.put(b"\r\n");
+    } else if let Some(with_end) = body.get(..kept.len() + 2).filter(|b| b.ends_with(b"\r\n")) {
+        out.put(with_end);
+    } else {
+        out.put(kept);
+        out.put(b"\r\n");
+    }
+}
+
+/// Writes the relaxed form of a line that has no WSP at its end (RFC 6376 §3.4.4: each WSP run
+/// becomes one SP), except the part after the last change, whose start it returns: that part
+/// is unchanged, and the caller writes it with the line end.
+fn relax_line(line: &[u8], out: &mut Gather<'_>) -> usize {
+    // `done`: the bytes before it are written. `run`: where the current WSP run started, and
+    // whether it is so far one SP (left as it is).
+    let mut done = 0usize;
+    let mut run: Option<(usize, bool)> = None;
+    for (i, &b) in line.iter().enumerate() {
+        if is_wsp(b) {
+            run = match run {
+                None => Some((i, b == b' ')),
+                Some((r, _)) => Some((r, false)),
+            };
+        } else if let Some((r, single_sp)) = run.take()
+            && !single_sp
+        {
+            out.put(line.get(done..r).unwrap_or_default());
+            out.put(b" ");
+            done = i;
+        }
+    }
+    done
+}
+
+/// Pieces at least this long are not copied into [`Gather`]'s buffer.
+const LONG_PIECE: usize = 1024;
+
+/// A buffer in front of a sink: short pieces are copied together, long ones pass through.
+struct Gather<'s> {
+    sink: &'s mut dyn FnMut(&[u8]),
+    buf: [u8; 8192],
+    len: usize,
+    /// Whether anything was written.
+    any: bool,
+}
+
+impl<'s> Gather<'s> {
+    fn new(sink: &'s mut dyn FnMut(&[u8])) -> Self {
+        Gather {
+            sink,
+            buf: [0; 8192],
+            len: 0,
+            any: false,
+        }
+    }
+
+    fn put(&mut self, piece: &[u8]) {
+        if piece.is_empty() {
+            return;
+        }
+        self.any = true;
+        if self.len + piece.len() > self.buf.len() || piece.len() >= LONG_PIECE {
+            self.flush();
+        }
+        match self.buf.get_mut(self.len..self.len + piece.len()) {
+            Some(room) if piece.len() < LONG_PIECE => {
+                room.copy_from_slice(piece);
+                self.len += piece.len();
+            }
+            // Long pieces go straight on, after what is buffered (flushed above).
+            _ => (self.sink)(piece),
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.len > 0 {
+            (self.sink)(self.buf.get(..self.len).unwrap_or_default());
+            self.len = 0;
+        }
+    }
 }
 
 /// Relaxed whitespace: runs of WSP become one SP, WSP at the end goes (RFC 6376 §3.4.4).
@@ -744,6 +916,144 @@ mod tests {
         assert_eq!(canonical_body(b"\r\n\r\n", Canon::Relaxed), b"");
         assert_eq!(canonical_body(b"abc", Canon::Simple), b"abc\r\n");
         assert_eq!(canonical_body(b"a\nb\n", Canon::Simple), b"a\r\nb\r\n");
+    }
+
+    /// The straightforward body canonicalization (the one-buffer version this module had
+    /// before streaming): split at LF, a CR before it (or at the very end) dropped, each line
+    /// relaxed with a byte loop, empty lines at the end dropped.
+    fn reference_body(body: &[u8], canon: Canon) -> Vec<u8> {
+        let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+        if body.ends_with(b"\n") || body.is_empty() {
+            lines.pop();
+        }
+        let mut out_lines: Vec<Vec<u8>> = Vec::new();
+        for line in lines {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            out_lines.push(match canon {
+                Canon::Simple => line.to_vec(),
+                Canon::Relaxed => {
+                    let mut l = Vec::new();
+                    let mut in_ws = false;
+                    for &b in line {
+                        if b == b' ' || b == b'\t' {
+                            in_ws = true;
+                        } else {
+                            if in_ws {
+                                l.push(b' ');
+                            }
+                            in_ws = false;
+                            l.push(b);
+                        }
+                    }
+                    l
+                }
+            });
+        }
+        while out_lines.last().is_some_and(|l| l.is_empty()) {
+            out_lines.pop();
+        }
+        let mut out = Vec::new();
+        for l in out_lines {
+            out.extend_from_slice(&l);
+            out.extend_from_slice(b"\r\n");
+        }
+        if out.is_empty() && canon == Canon::Simple {
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// The streamed pieces joined, with the sink called one piece at a time.
+    fn streamed(body: &[u8], canon: Canon) -> Vec<u8> {
+        let mut out = Vec::new();
+        canonicalize_body(body, canon, &mut |p: &[u8]| out.extend_from_slice(p));
+        out
+    }
+
+    #[test]
+    fn streaming_body_matches_reference_on_tricky_inputs() {
+        let long_line = [b"x".repeat(5000), b"\r\n".to_vec()].concat();
+        let long_ws = [b"a".to_vec(), b" \t".repeat(3000), b"b \r\n".to_vec()].concat();
+        let many_empty = [b"a\r\n".to_vec(), b"\r\n".repeat(5000), b"b\r\n".to_vec()].concat();
+        let cases: Vec<&[u8]> = vec![
+            b"",
+            b"\r",
+            b"\n",
+            b"\r\n",
+            b"\r\n\r\n",
+            b" \r\n\t\r\n",
+            b"a",
+            b"a\r",
+            b"a\r\r",
+            b"a\r\r\n",
+            b"a\r\n\r",
+            b"a\r\nb\r",
+            b"a\n\n",
+            b"a\r\n\n\r\n",
+            b"\r\n\r\na",
+            b" C \r\nD \t E\r\n\r\n\r\n",
+            b"\tlead\r\n  lead2\r\n trail \t \r\n",
+            b"a  b\t\tc \td\r\n",
+            b"a \r\n \r\n\t\r\nb\r\n \r\n",
+            b"x\ry \r\n",
+            b"x \r \r\n",
+            b"mixed\nends\r\nhere\n\n",
+            b"no final line end  ",
+            b"  \t  ",
+            &long_line,
+            &long_ws,
+            &many_empty,
+        ];
+        for body in cases {
+            for canon in [Canon::Simple, Canon::Relaxed] {
+                assert_eq!(
+                    streamed(body, canon),
+                    reference_body(body, canon),
+                    "{canon:?} {:?}",
+                    String::from_utf8_lossy(body)
+                );
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn streaming_body_matches_reference(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec![b' ', b'\t', b'\r', b'\n', b'a', b'b']),
+                0..300,
+            ),
+            crlf_only in proptest::bool::ANY,
+        ) {
+            // Half the cases with every line end CRLF (the simple fast path), half raw.
+            let body = if crlf_only { crate::message::crlf(&body) } else { body };
+            for canon in [Canon::Simple, Canon::Relaxed] {
+                proptest::prop_assert_eq!(streamed(&body, canon), reference_body(&body, canon));
+            }
+        }
+
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        #[test]
+        fn body_hash_with_limit_matches_hash_of_prefix(
+            body in proptest::collection::vec(
+                proptest::sample::select(vec![b' ', b'\t', b'\r', b'\n', b'a']),
+                0..20_000,
+            ),
+            limit in proptest::option::of(0u64..25_000),
+        ) {
+            for canon in [Canon::Simple, Canon::Relaxed] {
+                let full = reference_body(&body, canon);
+                let h = hash_body(&body, canon, limit, &ring::digest::SHA256);
+                let take = limit.map_or(full.len(), |l| (l as usize).min(full.len()));
+                let want = ring::digest::digest(&ring::digest::SHA256, &full[..take]);
+                proptest::prop_assert_eq!(h.canonical_len, full.len() as u64);
+                proptest::prop_assert_eq!(h.digest.as_ref(), want.as_ref());
+            }
+        }
     }
 
     #[test]

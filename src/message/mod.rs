@@ -10,6 +10,7 @@
 
 pub mod from;
 
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
@@ -48,15 +49,16 @@ struct Field {
 }
 
 /// A parsed message: its bytes (bare LF read as CRLF), its header fields in order (top first)
-/// and where the body starts.
+/// and where the body starts. The bytes are borrowed from the input when it already uses CRLF
+/// line ends (the usual case: no copy), and a normalised copy otherwise.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Message {
-    bytes: Vec<u8>,
+pub struct Message<'a> {
+    bytes: Cow<'a, [u8]>,
     fields: Vec<Field>,
     body_start: usize,
 }
 
-impl std::fmt::Debug for Message {
+impl std::fmt::Debug for Message<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Message")
             .field("bytes", &self.bytes.len())
@@ -66,12 +68,12 @@ impl std::fmt::Debug for Message {
     }
 }
 
-impl Message {
+impl Message<'static> {
     /// Reads a message from `path` (`-` is standard input): only a regular file (or stdin), at
     /// most [`MAX_MESSAGE_BYTES`], never read whole beyond that.
-    pub fn read(path: &Path) -> Result<Message, MessageError> {
+    pub fn read(path: &Path) -> Result<Message<'static>, MessageError> {
         if path.as_os_str() == "-" {
-            return Message::parse(&read_limited(std::io::stdin().lock(), "standard input")?);
+            return Message::from_vec(read_limited(std::io::stdin().lock(), "standard input")?);
         }
         let shown = format!("{:?}", path.to_string_lossy());
         let fail = |e: std::io::Error| MessageError(format!("{shown}: cannot read: {e}"));
@@ -90,23 +92,55 @@ impl Message {
         if meta.len() > MAX_MESSAGE_BYTES {
             return Err(too_large(&shown));
         }
-        Message::parse(&read_limited(file, &shown)?)
+        Message::from_vec(read_limited(file, &shown)?)
     }
 
+    /// [`Message::parse`] of bytes the message keeps: not copied when the line ends are
+    /// already CRLF.
+    pub fn from_vec(input: Vec<u8>) -> Result<Message<'static>, MessageError> {
+        check_input(&input)?;
+        let bytes = match normalise(&input) {
+            Cow::Borrowed(_) => Cow::Owned(input),
+            Cow::Owned(copy) => Cow::Owned(copy),
+        };
+        Message::split(bytes)
+    }
+}
+
+fn check_input(input: &[u8]) -> Result<(), MessageError> {
+    if input.len() as u64 > MAX_MESSAGE_BYTES {
+        return Err(too_large("the message"));
+    }
+    if input.is_empty() {
+        return Err(MessageError(
+            "the message is empty: not an RFC 5322 message".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The bytes with bare LF read as CRLF: borrowed unchanged when there is none.
+fn normalise(input: &[u8]) -> Cow<'_, [u8]> {
+    if has_bare_lf(input) {
+        Cow::Owned(crlf(input))
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+impl<'a> Message<'a> {
     /// Parses a message's bytes (RFC 5322 §2.1: header fields, an empty line, the body). A
     /// leading mbox `From ` separator line is skipped. Refused: empty input, a line in the
     /// header section that is neither a field (`name:`, RFC 5322 §2.2, name of printable ASCII
     /// without `:`) nor a folded continuation, and more than [`MAX_HEADER_FIELDS`] fields.
-    pub fn parse(input: &[u8]) -> Result<Message, MessageError> {
-        if input.len() as u64 > MAX_MESSAGE_BYTES {
-            return Err(too_large("the message"));
-        }
-        if input.is_empty() {
-            return Err(MessageError(
-                "the message is empty: not an RFC 5322 message".into(),
-            ));
-        }
-        let bytes = crlf(input);
+    /// The message borrows `input` when its line ends are already CRLF (no copy).
+    pub fn parse(input: &'a [u8]) -> Result<Message<'a>, MessageError> {
+        check_input(input)?;
+        Message::split(normalise(input))
+    }
+
+    /// Splits CRLF bytes into header fields and body.
+    fn split(bytes: Cow<'a, [u8]>) -> Result<Message<'a>, MessageError> {
         let mut fields: Vec<Field> = Vec::new();
         let mut pos = 0usize;
         let mut line_no = 0usize;
@@ -222,7 +256,7 @@ impl Message {
 
     /// The values (after the colon, still folded) of every field named `name`
     /// (case-insensitive), in message order.
-    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn values<'b>(&'b self, name: &'b str) -> impl Iterator<Item = &'b [u8]> + 'b {
         self.headers().filter_map(move |(n, raw)| {
             if n.eq_ignore_ascii_case(name.as_bytes()) {
                 let colon = raw.iter().position(|&b| b == b':')?;
@@ -258,6 +292,15 @@ fn read_limited(reader: impl Read, what: &str) -> Result<Vec<u8>, MessageError> 
         return Err(too_large(what));
     }
     Ok(buf)
+}
+
+/// Whether some LF is not preceded by CR (found with `memchr`: this runs on every message).
+pub fn has_bare_lf(input: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', input).any(|i| {
+        i.checked_sub(1)
+            .and_then(|p| input.get(p))
+            .is_none_or(|&b| b != b'\r')
+    })
 }
 
 /// The bytes with every bare LF (not preceded by CR) written as CRLF; copied line by line
@@ -336,6 +379,27 @@ mod tests {
         assert!(Message::parse(sigs.as_bytes()).is_ok());
         let e = Message::parse(format!("{sigs}dkim-signature: y\n").as_bytes()).unwrap_err();
         assert!(e.0.contains("51 DKIM-Signature header fields"), "{e}");
+    }
+
+    #[test]
+    fn crlf_input_not_copied() {
+        let input = b"A: 1\r\nB: 2\r\n x\r\n\r\nbody\r\n".to_vec();
+        let m = Message::parse(&input).unwrap();
+        assert!(matches!(m.bytes, Cow::Borrowed(_)));
+        assert_eq!(m.body(), b"body\r\n");
+        let ptr = input.as_ptr();
+        let m = Message::from_vec(input).unwrap();
+        assert_eq!(m.bytes().as_ptr(), ptr);
+        assert_eq!(m.header_count(), 2);
+        // A bare LF anywhere (here in the body, or the very first byte) means a copy.
+        let m = Message::parse(b"A: 1\r\n\r\nbody\n").unwrap();
+        assert!(matches!(m.bytes, Cow::Owned(_)));
+        assert_eq!(m.body(), b"body\r\n");
+        let m = Message::from_vec(b"A: 1\n\nb".to_vec()).unwrap();
+        assert_eq!(m.bytes(), b"A: 1\r\n\r\nb");
+        assert!(has_bare_lf(b"\nA"));
+        assert!(!has_bare_lf(b"A\r\n\r\rB"));
+        assert!(Message::from_vec(Vec::new()).is_err());
     }
 
     #[test]
