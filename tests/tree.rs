@@ -303,6 +303,28 @@ fn live_server_tree() {
 }
 
 #[test]
+fn expansion_is_bounded_to_100_records() {
+    let (code, doc) = tree_json("wide.example");
+    assert_eq!(code, 1, "110 lookups");
+    let tree = &doc["tree"];
+    assert_eq!(tree["nodes"], 100);
+    assert_eq!(tree["truncated"], true);
+    let all = nodes(&tree["root"]);
+    let not_expanded: Vec<_> = all
+        .iter()
+        .filter(|n| n["outcome"] == "not_expanded")
+        .collect();
+    // Depth first: the root, w0..w8 with their 10 includes each (100), then w9 is not read.
+    assert_eq!(not_expanded.len(), 1);
+    assert_eq!(not_expanded[0]["domain"], "w9.wide.example");
+    assert_eq!(not_expanded[0]["problems"][0]["code"], "spf-not-expanded");
+    // The include of w9 is counted; what is below it is unknown (the total is a lower bound).
+    assert_eq!(tree["dns_lookups"], 100);
+    let (_, out) = text(&["tree", "--zone", ZONE, "--offline", "wide.example"]);
+    assert!(out.contains("the lookup total is a lower bound"), "{out}");
+}
+
+#[test]
 fn untrusted_text_is_escaped() {
     let (_, out) = text(&["tree", "--zone", ZONE, "--offline", "hostile.example"]);
     assert!(!out.contains('\u{1b}'), "{out:?}");

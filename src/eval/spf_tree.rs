@@ -84,7 +84,8 @@ pub struct PolicyTree {
     pub void_lookup_limit: u32,
     /// Records read (the root included).
     pub nodes: usize,
-    /// True when some record was not expanded (the [`MAX_NODES`] or nesting bound).
+    /// True when some record was not expanded (the [`MAX_NODES`] or nesting bound): the
+    /// lookups below it are unknown, so `dns_lookups` is then a lower bound.
     pub truncated: bool,
     /// True when some term's name depends on the message (macros): its networks are unknown.
     pub depends_on_message: bool,

@@ -74,7 +74,10 @@ pub fn render_text(tree: &PolicyTree) -> String {
         );
     }
     if tree.truncated {
-        out.push_str("note: the tree was not expanded in full (bounds: 100 records, nesting 20)\n");
+        out.push_str(
+            "note: the tree was not expanded in full (bounds: 100 records, nesting 20): the \
+             lookup total is a lower bound\n",
+        );
     }
     out
 }
