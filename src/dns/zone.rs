@@ -2069,6 +2069,34 @@ mod tests {
     }
 
     #[test]
+    fn located_records_name_their_file_and_line() {
+        let dir = temp_dir("located");
+        std::fs::write(
+            dir.join("top.zone"),
+            "$ORIGIN l.example.\n; comment\n@ TXT ( \"a\"\n  \"b\" )\n$INCLUDE sub/inc.zone\n$GENERATE 1-2 h$ A 192.0.2.$\nx A 192.0.2.9\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("sub/inc.zone"), "\n\ninc A 192.0.2.1\n").unwrap();
+        let (records, sources) = parse_zone_file_located(&dir.join("top.zone")).unwrap();
+        assert_eq!(records.len(), sources.len());
+        let at = |name: &str| {
+            let i = records.iter().position(|r| r.name == name).unwrap();
+            let s = &sources[i];
+            (
+                s.file.file_name().unwrap().to_string_lossy().into_owned(),
+                s.line,
+            )
+        };
+        // A record spanning lines (parentheses) is at the line where it starts.
+        assert_eq!(at("l.example"), ("top.zone".to_string(), 3));
+        assert_eq!(at("inc.l.example"), ("inc.zone".to_string(), 3));
+        assert_eq!(at("h2.l.example"), ("top.zone".to_string(), 6));
+        assert_eq!(at("x.l.example"), ("top.zone".to_string(), 7));
+        assert_eq!(parse_zone_file(&dir.join("top.zone")).unwrap(), records);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn file_reads_are_bounded() {
         let dir = temp_dir("bounded");
         let e = parse_zone_file(&dir).unwrap_err();

@@ -583,10 +583,23 @@ async fn report_destinations(
             }
         }
     }
-    let org = psl::organizational_domain(domain);
+    // The domain itself and its subdomains are inside it without asking the Public Suffix
+    // List (whose first use parses 10,000 rules); other destinations compare organizational
+    // domains.
+    let inside = |dest: &str| {
+        dest == domain
+            || dest
+                .strip_suffix(domain)
+                .is_some_and(|head| head.ends_with('.'))
+    };
+    let org = if dests.iter().all(|(d, _)| inside(d)) {
+        domain.to_string()
+    } else {
+        psl::organizational_domain(domain)
+    };
     let checks = dests.iter().map(|(dest, _)| {
         let resolver = resolver.clone();
-        let external = psl::organizational_domain(dest) != org;
+        let external = !inside(dest) && psl::organizational_domain(dest) != org;
         async move {
             let auth = if external {
                 let name = format!("{domain}._report._dmarc.{dest}");
