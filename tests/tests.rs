@@ -12,6 +12,7 @@ mod cli;
 mod cli_behaviour;
 mod color;
 mod common;
+mod diff;
 mod dkim_keys;
 mod dkim_message;
 mod dkim_message_signed;

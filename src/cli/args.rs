@@ -31,7 +31,9 @@ Examples:
   spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml
 
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
-  spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes";
+  spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
+  spfcheck diff [--before ZONE]... --after ZONE... --senders FILE [--domain DOMAIN]
+                                          dry-run a DNS change against the known senders";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";

@@ -3,6 +3,7 @@
 //! nothing else.
 
 pub mod args;
+pub mod diff;
 pub mod dkim;
 pub mod plan;
 
@@ -149,7 +150,7 @@ type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
 
 /// Every subcommand, one module each; the check itself (`spfcheck DOMAIN IP`) is the default.
 /// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
-pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run)];
+pub const SUBCOMMANDS: &[Subcommand] = &[("dkim", dkim::run), ("diff", diff::run)];
 
 /// Runs the command line; returns the process exit code.
 pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
