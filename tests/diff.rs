@@ -343,3 +343,74 @@ fn readme_sample_is_the_output() {
         "README's diff sample differs from the output"
     );
 }
+
+/// A `diff` document with lint findings (built from the library's own `Finding`, as the binary
+/// serialises it) matches the schema, and one with a malformed finding does not.
+#[test]
+fn findings_in_the_document_match_the_schema() {
+    use spfcheck::diag::{Diagnostic, Severity};
+    use spfcheck::lint::Finding;
+    let r = offline(&["--senders", SENDERS, "--json"]);
+    let mut doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+    let finding = Finding::new(
+        "example.com",
+        Diagnostic::new("spf-pass-all", Severity::Error, "RFC 7208 §5.1", "+all")
+            .with_tag("+all")
+            .at(7),
+        Some("v=spf1 +all"),
+        "end the record with -all",
+    );
+    doc["diff"]["findings_introduced"] = serde_json::json!([finding]);
+    doc["diff"]["findings_fixed"] = serde_json::json!([finding]);
+    let errors = crate::common::schema_errors(&doc);
+    assert!(errors.is_empty(), "{errors:?}");
+    doc["diff"]["findings_fixed"][0]["severity"] = "fatal".into();
+    assert!(!crate::common::schema_errors(&doc).is_empty());
+    doc["diff"]["findings_fixed"][0]["severity"] = "error".into();
+    doc["diff"]["senders"][0]["after"]["outcome"] = "lost".into();
+    assert!(!crate::common::schema_errors(&doc).is_empty());
+}
+
+/// `--senders -` reads standard input.
+#[test]
+fn senders_from_standard_input() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spfcheck"))
+        .args([
+            "diff",
+            "--offline",
+            "--before",
+            BEFORE,
+            "--after",
+            AFTER,
+            "--domain",
+            "example.com",
+            "--senders",
+            "-",
+        ])
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"198.51.100.7 newsletter\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("0 of 1 sender unchanged; 1 changed, 1 loses authentication"),
+        "{text}"
+    );
+}
