@@ -22,8 +22,9 @@ use crate::render::style;
 
 const DIFF_AFTER_HELP: &str = "\
 Each side is a DNS stack of its own (no shared cache): the --zone files (common to both),
-then the side's zone files, over live DNS (or alone with --offline). Without --before,
-\"before\" is live DNS as it is now (--offline then needs --before).
+then the side's zone files, over live DNS (or alone with --offline); a side's files are
+read together (records at one name add up). Without --before, \"before\" is live DNS as
+it is now (--offline then needs --before).
 
 Senders file (FILE, or - for standard input; at most 1 MiB and 10,000 senders), one sender
 a line, '#' comments and blank lines ignored:
@@ -44,7 +45,8 @@ Exit codes:
 Examples:
   spfcheck diff --before old.zone --after new.zone --senders senders.txt --domain example.com
   spfcheck diff --after proposed.zone --senders senders.txt --domain example.com
-  spfcheck diff --offline --before testdata/diff/before.zone --after testdata/diff/after.zone --senders testdata/diff/senders.txt";
+  spfcheck diff --offline --before testdata/diff/before.zone --after testdata/diff/after.zone --senders testdata/diff/senders.txt \\
+      --domain example.com";
 
 /// Output format of the comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -234,10 +236,15 @@ fn dry_run(args: &DiffArgs) -> Result<i32, InputError> {
         }
         _ => Vec::new(),
     };
+    let with_common = |files: &[OsString]| {
+        let mut all = args.dns.zone.clone();
+        all.extend(files.iter().cloned());
+        describe(&all, args.dns.offline)
+    };
     let view = DiffView {
         diff: &result,
-        before: &describe(&args.before, args.dns.offline),
-        after: &describe(&args.after, args.dns.offline),
+        before: &with_common(&args.before),
+        after: &with_common(&args.after),
         unused_faults: &unused,
     };
     let rendered = if args.json || args.format == DiffFormat::Json {
