@@ -40,6 +40,7 @@
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
+pub mod diff;
 pub mod dns;
 pub mod eval;
 pub mod lint;

@@ -12,6 +12,7 @@ mod cli;
 mod cli_behaviour;
 mod color;
 mod common;
+mod diff;
 mod dkim_keys;
 mod dkim_keys_dns;
 mod dkim_message;

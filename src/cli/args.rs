@@ -33,7 +33,9 @@ Examples:
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
   spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
   spfcheck lint DOMAIN... [--zone FILE]   audit SPF, DMARC, MX (and DKIM keys): findings for CI
-  spfcheck tree DOMAIN [--format dot]     the SPF include tree: lookups per branch, networks";
+  spfcheck tree DOMAIN [--format dot]     the SPF include tree: lookups per branch, networks
+  spfcheck diff [--before ZONE]... --after ZONE... --senders FILE [--domain DOMAIN]
+                                          dry-run a DNS change against the known senders";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";

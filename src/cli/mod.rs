@@ -3,6 +3,7 @@
 //! nothing else.
 
 pub mod args;
+pub mod diff;
 pub mod dkim;
 pub mod lint;
 pub mod plan;
@@ -153,6 +154,7 @@ type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
 /// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
 pub const SUBCOMMANDS: &[Subcommand] = &[
     ("dkim", dkim::run),
+    ("diff", diff::run),
     ("lint", lint::run),
     ("tree", tree::run),
 ];

@@ -5,6 +5,7 @@
 //! through `escape` before it reaches a terminal.
 
 pub mod auth_results;
+pub mod diff;
 pub mod dkim_keys;
 pub mod escape;
 pub mod header;
