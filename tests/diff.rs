@@ -414,3 +414,73 @@ fn senders_from_standard_input() {
         "{text}"
     );
 }
+
+/// The lint half of a dry run: a proposal that adds `+all` and a second DMARC record introduces
+/// those findings, and the proposal's reverse lists the same findings as fixed.
+#[test]
+fn lint_findings_introduced_and_fixed() {
+    let before = std::fs::read_to_string(BEFORE).unwrap();
+    let worse = before
+        .lines()
+        .map(|l| {
+            if l.starts_with("example.com.") && l.contains("v=spf1") {
+                "example.com.          IN TXT \"v=spf1 ip4:192.0.2.0/25 +all\"".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n_dmarc.example.com.   IN TXT \"v=DMARC1; p=none\"\n";
+    let worse = file("worse.zone", &worse);
+    let senders = file("one.txt", "192.0.2.25 office relay\n");
+    let run = |b: &str, a: &str| {
+        run_spfcheck(&[
+            "diff",
+            "--offline",
+            "--before",
+            b,
+            "--after",
+            a,
+            "--domain",
+            "example.com",
+            "--senders",
+            senders.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+    };
+    let codes = |doc: &Value, key: &str| -> Vec<String> {
+        doc["diff"][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let r = run(BEFORE, worse.to_str().unwrap());
+    let doc: Value = serde_json::from_slice(&r.stdout).unwrap();
+    let introduced = codes(&doc, "findings_introduced");
+    assert!(
+        introduced.contains(&"spf-pass-all".to_string()),
+        "{introduced:?}\n{}",
+        out(&r)
+    );
+    assert!(
+        introduced.contains(&"dmarc-multiple-records".to_string()),
+        "{introduced:?}"
+    );
+    assert!(codes(&doc, "findings_fixed").is_empty(), "{}", out(&r));
+    // The office relay stays authenticated (SPF pass either way): nothing lost, exit 0.
+    assert_eq!(r.code, 0, "{}{}", out(&r), err(&r));
+
+    let back = run(worse.to_str().unwrap(), BEFORE);
+    let doc: Value = serde_json::from_slice(&back.stdout).unwrap();
+    let fixed = codes(&doc, "findings_fixed");
+    assert!(fixed.contains(&"spf-pass-all".to_string()), "{fixed:?}");
+    assert!(
+        codes(&doc, "findings_introduced").is_empty(),
+        "{}",
+        out(&back)
+    );
+}
