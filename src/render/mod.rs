@@ -11,6 +11,7 @@ pub mod header;
 pub mod json;
 pub mod received_spf;
 pub mod style;
+pub mod suggest;
 pub mod text;
 
 use crate::eval::spf::{SpfOutput, SpfRequest};
