@@ -174,6 +174,7 @@ pub async fn suggest(
     };
     let ip = req.spf.ip.to_canonical();
     let spf_domain = normalize_name(&req.spf.domain);
+    let names = validated_ptr_names(&resolver, ip).await;
     if current.spf.result != SpfResult::Pass {
         // 1. The address itself, /32 or /128 (RFC 7208 §5.6).
         let term = match ip {
@@ -183,7 +184,6 @@ pub async fn suggest(
         ctx.add_term(&spf_domain, &term, Kind::AddIp, &mut out, None)
             .await;
         // 2. The provider the client's validated PTR name belongs to.
-        let names = validated_ptr_names(&resolver, ip).await;
         for candidate in include_candidates(&names, &spf_domain) {
             let probe = spf::SpfRequest {
                 domain: candidate.clone(),
@@ -206,13 +206,14 @@ pub async fn suggest(
             ctx.add_term(&spf_domain, &term, Kind::Include, &mut out, None)
                 .await;
         }
-        // 3. DKIM, signed by the relay with d=<From domain>.
-        let relay = names.first().cloned().unwrap_or_else(|| ip.to_string());
-        ctx.dkim_sign(&relay, &mut out).await;
     } else {
         // 4. SPF passes, not aligned with the From domain.
         ctx.align(current, &mut out).await;
     }
+    // 3. DKIM, signed by the relay (its validated PTR name, else its address) with d=<From
+    // domain>.
+    let relay = names.first().cloned().unwrap_or_else(|| ip.to_string());
+    ctx.dkim_sign(&relay, &mut out).await;
     out
 }
 
@@ -414,6 +415,9 @@ impl Ctx<'_> {
 fn note_alignment(out: &mut Suggestions, before: usize, spf_domain: &str, from: &str, mode: &str) {
     for s in out.suggestions.iter_mut().skip(before) {
         s.kind = Kind::AlignMailFrom;
+        if let Some(m) = &s.mail_from {
+            s.change = format!("send with MAIL FROM {m} and {}", s.change);
+        }
         s.requires = Some(format!(
             "the sender must use a MAIL FROM at {from}; SPF passes for {spf_domain} but alignment is {mode}"
         ));

@@ -31,5 +31,6 @@ mod schema_docs;
 mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
+mod suggest;
 mod typed;
 mod zone_reader;
