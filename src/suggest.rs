@@ -150,6 +150,9 @@ pub struct AuthorisedBy {
 /// Everything `--suggest` found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct Suggestions {
+    /// When SPF passes but is not aligned with the From domain: that this is the problem, the
+    /// alignment mode and why (from the DMARC alignment check).
+    pub alignment_problem: Option<String>,
     pub suggestions: Vec<Suggestion>,
     pub not_suggested: Vec<Refused>,
     pub authorised_by: Option<AuthorisedBy>,
@@ -362,6 +365,17 @@ impl Ctx<'_> {
         if current.dmarc.spf_aligned || current.dmarc.result != DmarcResult::Fail {
             return;
         }
+        out.alignment_problem = current
+            .dmarc
+            .alignment
+            .iter()
+            .find(|c| c.identifier == Identifier::Spf)
+            .map(|c| {
+                format!(
+                    "alignment is the problem: SPF passes, but {} alignment with the From domain fails: {}",
+                    c.mode, c.why
+                )
+            });
         let from = normalize_name(&self.req.from_domain);
         let spf_domain = normalize_name(&self.req.spf.domain);
         let strict = current

@@ -74,6 +74,7 @@ fn seed_suggests_adding_the_ip_with_dmarc_pass_proven() {
     assert_eq!(first["verdict_after"]["spf_aligned"], true);
     assert_eq!(first["findings"], serde_json::json!([]));
     assert_eq!(doc["authorised_by"], Value::Null);
+    assert_eq!(doc["alignment_problem"], Value::Null);
 }
 
 #[test]
@@ -234,6 +235,11 @@ fn unaligned_spf_pass_gets_an_aligned_mail_from() {
     assert_eq!(first["verdict_after"]["dmarc"], "pass");
     assert!(first["requires"].as_str().unwrap().contains("not aligned"));
     assert_eq!(kinds(&doc, "suggestions"), ["align-mail-from", "dkim-sign"]);
+    let problem = doc["alignment_problem"].as_str().unwrap();
+    assert!(
+        problem.starts_with("alignment is the problem") && problem.contains("relaxed"),
+        "{problem}"
+    );
 
     // aspf=s: only the From domain itself aligns.
     let args = [
@@ -249,6 +255,17 @@ fn unaligned_spf_pass_gets_an_aligned_mail_from() {
     assert_eq!(first["record"], "v=spf1 mx include:esp.example -all");
     assert_eq!(first["verdict_after"]["dmarc"], "pass");
     assert!(first["requires"].as_str().unwrap().contains("strict"));
+    assert!(
+        doc["alignment_problem"]
+            .as_str()
+            .unwrap()
+            .contains("strict")
+    );
+    let (_, out) = run(ZONE, &args);
+    assert!(
+        out.contains("  alignment is the problem: SPF passes, but strict"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -318,5 +335,32 @@ fn readme_suggest_sample_is_the_real_output() {
     assert!(
         out.starts_with(sample) && out[sample.len()..].starts_with("SPF fail for"),
         "README sample differs from:\n{out}"
+    );
+}
+
+/// A DNS failure is never "no record": nothing is proposed for a record that could not be
+/// read, and the exit code stays the temperror's.
+#[test]
+fn dns_failure_reading_the_record_is_not_a_new_record() {
+    let args = [
+        "--fault",
+        "thespykiller.co.uk/TXT=servfail",
+        "thespykiller.co.uk",
+        "81.142.190.61",
+    ];
+    let (code, doc) = json(SEED, &args);
+    assert_eq!(code, 4);
+    let kinds_made = kinds(&doc, "suggestions");
+    assert!(
+        !kinds_made
+            .iter()
+            .any(|k| k == "add-ip" || k == "new-record"),
+        "{doc}"
+    );
+    let refused = &doc["not_suggested"][0];
+    assert_eq!(refused["kind"], "add-ip");
+    assert!(
+        refused["reason"].as_str().unwrap().contains("DNS failure"),
+        "{refused}"
     );
 }

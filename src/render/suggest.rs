@@ -1,6 +1,6 @@
 //! The `--suggest` output (`suggest::Suggestions`): the "Suggestions" text section printed
-//! after the verdict block, and the JSON fields `suggestions`, `not_suggested` and
-//! `authorised_by` added to the check document. Pure, like every renderer.
+//! after the verdict block, and the JSON fields `alignment_problem`, `suggestions`,
+//! `not_suggested` and `authorised_by` added to the check document. Pure, like every renderer.
 
 use std::fmt::Write;
 
@@ -43,6 +43,9 @@ pub fn text(s: &Suggestions, max_lookups: u32) -> String {
             "{} (each proven by evaluating the whole verdict again with the change)",
             "Suggestions".bold().underline()
         );
+    }
+    if let Some(p) = &s.alignment_problem {
+        let _ = writeln!(out, "  {}", safe(p).yellow());
     }
     if s.suggestions.is_empty() && !s.not_suggested.is_empty() {
         let _ = writeln!(out, "  none proven to make this mail authenticate");
@@ -127,6 +130,7 @@ pub fn text(s: &Suggestions, max_lookups: u32) -> String {
 /// The JSON fields added to the check document.
 pub fn json_fields(s: &Suggestions) -> Vec<(&'static str, Value)> {
     vec![
+        ("alignment_problem", json!(s.alignment_problem)),
         ("suggestions", json!(s.suggestions)),
         ("not_suggested", json!(s.not_suggested)),
         ("authorised_by", json!(s.authorised_by)),
