@@ -848,6 +848,83 @@ mod tests {
         assert_eq!(remove_term("v=spf1 mx", "a"), None);
     }
 
+    fn term(text: &str, outcome: TermOutcome) -> Node {
+        Node::new(Event::Term {
+            term: text.into(),
+            outcome,
+            dns_lookups: 0,
+            void_lookups: 0,
+            detail: None,
+        })
+    }
+
+    fn check_host(domain: &str, record: &str, terms: Vec<Node>) -> Node {
+        let mut n = Node::new(Event::CheckHost {
+            domain: domain.into(),
+            via: None,
+        });
+        n.push(Event::Record {
+            text: record.into(),
+        });
+        n.children.extend(terms);
+        n
+    }
+
+    /// The chain follows a redirect and an include to the matching mechanism; a failing
+    /// include (no match) is passed over.
+    #[test]
+    fn pass_chain_follows_redirects_and_includes() {
+        let leaf = check_host(
+            "c.example",
+            "v=spf1 ip4:192.0.2.0/24",
+            vec![term(
+                "ip4:192.0.2.0/24",
+                TermOutcome::Match(SpfResult::Pass),
+            )],
+        );
+        let mut inc = term("include:c.example", TermOutcome::Match(SpfResult::Pass));
+        inc.children.push(leaf);
+        let mut b = check_host(
+            "b.example",
+            "v=spf1 include:x.example include:c.example -all",
+            vec![term("include:x.example", TermOutcome::NoMatch), inc],
+        );
+        if let Event::CheckHost { via, .. } = &mut b.event {
+            *via = Some("redirect=b.example".into());
+        }
+        let mut red = term("redirect=b.example", TermOutcome::Redirect(SpfResult::Pass));
+        red.children.push(b);
+        let top = check_host(
+            "a.example",
+            "v=spf1 mx redirect=b.example",
+            vec![term("mx", TermOutcome::NoMatch), red],
+        );
+        let chain = pass_chain(&top);
+        let got: Vec<(&str, &str)> = chain
+            .iter()
+            .map(|h| (h.domain.as_str(), h.term.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a.example", "redirect=b.example"),
+                ("b.example", "include:c.example"),
+                ("c.example", "ip4:192.0.2.0/24"),
+            ]
+        );
+        assert_eq!(
+            chain[1].record.as_deref(),
+            Some("v=spf1 include:x.example include:c.example -all")
+        );
+        // A fail decides nothing here: no chain.
+        let fail = check_host(
+            "a.example",
+            "v=spf1 -all",
+            vec![term("-all", TermOutcome::Match(SpfResult::Fail))],
+        );
+        assert!(pass_chain(&fail).is_empty());
+    }
+
     #[test]
     fn candidates_stop_at_the_organizational_domain() {
         let names = vec!["dain.r-pl.co.uk".to_string(), "mx.a.b.example".to_string()];
