@@ -48,4 +48,5 @@ pub mod message;
 pub mod psl;
 pub mod record;
 pub mod render;
+pub mod suggest;
 pub mod verdict;

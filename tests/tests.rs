@@ -35,6 +35,7 @@ mod schema_docs;
 mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
+mod suggest;
 mod tree;
 mod typed;
 mod zone_reader;

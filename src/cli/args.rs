@@ -29,6 +29,7 @@ Examples:
   spfcheck --from 'Sales <sales@brand.example>' 198.51.100.7
   spfcheck --message mail.eml 198.51.100.7
   spfcheck --message - --mail-from bounce@esp.example brand.example 198.51.100.7 < mail.eml
+  spfcheck --suggest thespykiller.co.uk 81.142.190.61
 
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
   spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
@@ -191,6 +192,13 @@ pub struct Args {
     /// Limit on void lookups (RFC 7208 §4.6.4).
     #[arg(long, value_name = "N", default_value = "2", value_parser = parse_count, allow_negative_numbers = true)]
     pub max_void_lookups: u32,
+
+    /// Also propose the smallest record changes that would make this mail authenticate, each
+    /// proven by evaluating the whole verdict again with the change (or, for mail that passes,
+    /// name the term that authorised the IP). Text and JSON only; the exit code stays the
+    /// actual verdict's.
+    #[arg(long)]
+    pub suggest: bool,
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]

@@ -16,7 +16,9 @@ use clap::Parser;
 
 use crate::eval::spf::SpfResult;
 use crate::render::escape::{clip_to, json_safe, terminal_safe};
+use crate::render::suggest as render_suggest;
 use crate::render::{CheckView, auth_results, json, received_spf, style, text};
+use crate::suggest;
 use crate::verdict::{self, Outcome};
 
 use args::{Args, Format};
@@ -197,6 +199,14 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
         }
     };
     let verdict = runtime.block_on(verdict::evaluate(plan.resolver.clone(), &plan.request));
+    // --suggest: remedies proven by further evaluations; the exit code stays this verdict's.
+    let suggestions = plan.suggest.then(|| {
+        runtime.block_on(suggest::suggest(
+            plan.resolver.clone(),
+            &plan.request,
+            &verdict,
+        ))
+    });
     let report = CheckView {
         request: &plan.request,
         verdict: &verdict,
@@ -205,7 +215,13 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
     let unused_faults = plan.faults.as_ref().map(|f| f.unused()).unwrap_or_default();
     let rendered = match plan.format {
         Format::Text => {
-            let mut out = style::with_color(color, || text::render(&report));
+            let mut out = style::with_color(color, || match &suggestions {
+                Some(sg) => text::render_with(
+                    &report,
+                    &render_suggest::text(sg, plan.request.spf.limits.dns_terms),
+                ),
+                None => text::render(&report),
+            });
             for f in &unused_faults {
                 out.push_str(&format!(
                     "warning: --fault {f} never fired: no query matched it\n"
@@ -213,7 +229,13 @@ pub fn run(argv: impl IntoIterator<Item = OsString>) -> i32 {
             }
             out
         }
-        Format::Json => with_unused_faults(&json::render(&report), &unused_faults) + "\n",
+        Format::Json => {
+            let extra = suggestions
+                .as_ref()
+                .map(render_suggest::json_fields)
+                .unwrap_or_default();
+            with_unused_faults(&json::render_with(&report, extra), &unused_faults) + "\n"
+        }
         Format::ReceivedSpf => received_spf::render(&report.spf()) + "\n",
         Format::AuthResults => format!(
             "{}\n{}\n",

@@ -33,6 +33,8 @@ pub struct Plan {
     pub format: Format,
     /// The `--fault` layer (also inside `resolver`), kept to report rules that never fired.
     pub faults: Option<Arc<Faults>>,
+    /// `--suggest`: prove remedies after the verdict (text and JSON only).
+    pub suggest: bool,
 }
 
 /// An input error: one line, exit code 2.
@@ -161,6 +163,11 @@ impl Plan {
         // --mail-from, or (null sender) the --helo name; --dmarc-record, the From domain's.
         let (resolver, faults) = build_resolver(args, &request.domain, &domain, timeout)?;
         let format = if args.json { Format::Json } else { args.format };
+        if args.suggest && !matches!(format, Format::Text | Format::Json) {
+            return err(
+                "--suggest needs --format text or json (the header formats print headers only)",
+            );
+        }
         let request = VerdictRequest {
             spf: request,
             from_domain: domain,
@@ -178,6 +185,7 @@ impl Plan {
             resolver,
             format,
             faults,
+            suggest: args.suggest,
         })
     }
 }

@@ -69,8 +69,13 @@ pub fn dmarc_value(report: &CheckView<'_>) -> Value {
 
 /// The whole document.
 pub fn render(report: &CheckView<'_>) -> String {
+    render_with(report, Vec::new())
+}
+
+/// The whole document with further top-level fields (`--suggest`'s).
+pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String {
     let v = report.verdict;
-    let doc = json!({
+    let mut doc = json!({
         "schema": SCHEMA,
         "spf": spf_value(&report.spf()),
         "dkim": v.dkim,
@@ -85,6 +90,11 @@ pub fn render(report: &CheckView<'_>) -> String {
         "received_spf": received_spf::render(&report.spf()),
         "authentication_results": auth_results::render(report),
     });
+    if let Value::Object(map) = &mut doc {
+        for (k, val) in extra {
+            map.insert(k.to_string(), val);
+        }
+    }
     // Serializing a `Value` cannot fail (no non-string map keys, no custom Serialize).
     // serde_json escapes C0 controls; `json_safe` escapes DEL, C1 and bidi characters too, so
     // that the document is safe on a terminal.

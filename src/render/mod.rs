@@ -13,6 +13,7 @@ pub mod json;
 pub mod lint;
 pub mod received_spf;
 pub mod style;
+pub mod suggest;
 pub mod text;
 pub mod tree;
 

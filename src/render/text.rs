@@ -41,8 +41,18 @@ pub fn result_word(r: SpfResult) -> ColoredString {
 
 /// The whole report: verdict block, SPF section, DMARC section, headers.
 pub fn render(report: &CheckView<'_>) -> String {
+    render_with(report, "")
+}
+
+/// The whole report with `after_verdict` (a section such as `--suggest`'s, ending in a newline;
+/// empty: none) between the verdict block and the SPF section.
+pub fn render_with(report: &CheckView<'_>, after_verdict: &str) -> String {
     let mut s = verdict_block(report);
     s.push('\n');
+    if !after_verdict.is_empty() {
+        s.push_str(after_verdict);
+        s.push('\n');
+    }
     s.push_str(&spf_section(&report.spf()));
     s.push('\n');
     if let Some(d) = dkim_sections(report) {
