@@ -11,7 +11,7 @@
 //! limits for any sender, or when it would authorise a network wider than
 //! [`MAX_IP4_RANGE`] / [`MAX_IP6_RANGE`].
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -21,11 +21,12 @@ use crate::dns::{RData, RType, Resolver, normalize_name, reverse_name};
 use crate::eval::dkim::{DkimAuth, DkimResult};
 use crate::eval::dmarc::{Disposition, DmarcResult, Identifier};
 use crate::eval::spf::{self, SpfOutput, SpfResult};
+use crate::eval::spf_tree::{self, PolicyTree, TreeStatus};
 use crate::eval::trace::{Event, Node, TermOutcome};
 use crate::lint::{self, Finding, LintOptions};
 use crate::psl;
 use crate::record::dmarc::AlignmentMode;
-use crate::record::spf::{Mechanism, Qualifier, SpfRecord, TermKind, is_spf_record};
+use crate::record::spf::{Mechanism, SpfRecord, is_spf_record};
 use crate::verdict::{self, Outcome, Verdict, VerdictRequest};
 
 /// Widest IPv4 network a suggestion may authorise: a /24 (256 addresses). An `include:` of a
@@ -36,13 +37,6 @@ pub const MAX_IP6_RANGE: u8 = 48;
 /// Most PTR names of the client whose domains are tried as `include:` candidates (the RFC
 /// 7208 §4.6.4 bound on PTR names).
 pub const MAX_PTR_NAMES: usize = 10;
-/// Most SPF records read when checking what an included policy authorises.
-const MAX_SCAN_RECORDS: usize = 20;
-/// Addresses no sane policy authorises, used to measure the lookups a changed policy costs a
-/// sender that matches no term (the worst case): 255.255.255.254 (reserved, RFC 1112 §4) and
-/// 100::1 (discard-only, RFC 6666).
-const PROBE_V4: Ipv4Addr = Ipv4Addr::new(255, 255, 255, 254);
-const PROBE_V6: Ipv6Addr = Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 1);
 /// The label of the return-path subdomain proposed for alignment (relaxed mode).
 pub const BOUNCE_LABEL: &str = "bounces";
 
@@ -296,8 +290,11 @@ impl Ctx<'_> {
         };
         let changed = with_record(&self.resolver, domain, record);
         let verdict = verdict::evaluate(changed.clone(), req).await;
-        let worst = worst_case(&changed, req).await;
-        if let Some(reason) = limit_exceeded(&verdict.spf).or_else(|| limit_exceeded(&worst)) {
+        // The lookups the changed policy costs a sender that matches no term: the static
+        // expansion counts every DNS-querying term up to the first `all` (RFC 7208 §4.6.4),
+        // where the proof above stops at the term that matched.
+        let tree = spf_tree::expand(changed.clone(), domain, None).await;
+        if let Some(reason) = limit_exceeded(&verdict.spf).or_else(|| tree_over_limits(&tree)) {
             return Err(refuse(reason));
         }
         if verdict.outcome != Outcome::Authenticated {
@@ -317,7 +314,7 @@ impl Ctx<'_> {
             record: Some(record.to_string()),
             mail_from: None,
             requires: None,
-            lookups_after: verdict.spf.dns_lookups.max(worst.dns_lookups),
+            lookups_after: verdict.spf.dns_lookups.max(tree.dns_lookups),
             verdict_after: After::of(&verdict),
             findings,
         })
@@ -455,14 +452,27 @@ fn with_record(resolver: &Arc<dyn Resolver>, domain: &str, record: &str) -> Arc<
     Arc::new(overlay)
 }
 
-/// SPF for a sender that matches no term of the policy: the lookups every term costs.
-async fn worst_case(resolver: &Arc<dyn Resolver>, req: &VerdictRequest) -> SpfOutput {
-    let mut probe = req.spf.clone();
-    probe.ip = match req.spf.ip.to_canonical() {
-        IpAddr::V4(_) => IpAddr::V4(PROBE_V4),
-        IpAddr::V6(_) => IpAddr::V6(PROBE_V6),
-    };
-    spf::check_host(resolver.clone(), &probe).await
+/// Why the expanded policy breaks the RFC 7208 §4.6.4 lookup limits for a sender that
+/// matches no term, if it does (a policy read only in part cannot be proven within them).
+fn tree_over_limits(tree: &PolicyTree) -> Option<String> {
+    if tree.dns_lookups > tree.dns_lookup_limit || tree.void_lookups > tree.void_lookup_limit {
+        return Some(format!(
+            "would break the RFC 7208 §4.6.4 limits for other senders: {}/{} DNS lookups, {}/{} void lookups{}",
+            tree.dns_lookups,
+            tree.dns_lookup_limit,
+            tree.void_lookups,
+            tree.void_lookup_limit,
+            tree.limit_crossed_by
+                .as_ref()
+                .map(|t| format!(" (number {} is {t})", tree.dns_lookup_limit + 1))
+                .unwrap_or_default()
+        ));
+    }
+    if tree.status == TreeStatus::TempError {
+        return Some("a DNS failure kept part of the changed policy from being read: its lookups are unknown".into());
+    }
+    tree.truncated
+        .then(|| "the changed policy is too large to expand: its lookups are unknown".into())
 }
 
 /// Why an evaluation broke an RFC 7208 §4.6.4 limit, if it did.
@@ -601,69 +611,37 @@ fn include_candidates(names: &[String], spf_domain: &str) -> Vec<String> {
     out
 }
 
-/// Why including `domain` would authorise too much: a `+`-qualified network wider than the
-/// bounds, `+all`, or a policy that cannot be read statically (macros). Follows `include:` and
-/// `redirect=` with literal targets, at most [`MAX_SCAN_RECORDS`] records.
+/// Why including `domain` would authorise too much: a network wider than the bounds along a
+/// pass path (`+all` is 0.0.0.0/0), or a policy that cannot be read statically (macros, a DNS
+/// failure, too large) — from the static expansion `spfcheck tree` shows.
 async fn too_wide(resolver: &Arc<dyn Resolver>, domain: &str) -> Option<String> {
-    let mut queue = vec![domain.to_string()];
-    let mut seen: Vec<String> = Vec::new();
-    while let Some(d) = queue.pop() {
-        if seen.contains(&d) {
-            continue;
-        }
-        if seen.len() >= MAX_SCAN_RECORDS {
-            return Some(format!(
-                "{domain}'s policy spans more than {MAX_SCAN_RECORDS} records: what it authorises was not checked"
-            ));
-        }
-        seen.push(d.clone());
-        let text = match current_spf(resolver, &d).await {
-            Ok(Some(t)) => t,
-            Ok(None) => continue,
-            Err(e) => return Some(e),
-        };
-        let Ok(record) = crate::record::spf::parse(&text) else {
-            return Some(format!("{d}'s SPF record does not parse"));
-        };
-        for t in &record.terms {
-            let pass = t.qualifier() == Some(Qualifier::Pass);
-            let target = match &t.kind {
-                TermKind::Directive {
-                    mechanism: Mechanism::Include(m),
-                    ..
-                }
-                | TermKind::Redirect(m) => Some(m),
-                _ => None,
-            };
-            if let Some(m) = target {
-                if m.has_macros() {
-                    return Some(format!(
-                        "{d}'s {} uses macros: what it authorises cannot be checked statically",
-                        t.text
-                    ));
-                }
-                queue.push(normalize_name(&m.to_string()));
-                continue;
-            }
-            let wide = match t.mechanism() {
-                Some(Mechanism::All) => pass,
-                Some(Mechanism::Ip4 { prefix, .. }) => pass && *prefix < MAX_IP4_RANGE,
-                Some(Mechanism::Ip6 { prefix, .. }) => pass && *prefix < MAX_IP6_RANGE,
-                Some(Mechanism::A { cidr, .. } | Mechanism::Mx { cidr, .. }) => {
-                    pass && (cidr.v4.is_some_and(|p| p < MAX_IP4_RANGE)
-                        || cidr.v6.is_some_and(|p| p < MAX_IP6_RANGE))
-                }
-                _ => false,
-            };
-            if wide {
-                return Some(format!(
-                    "{d}'s SPF record has {}, wider than the /{MAX_IP4_RANGE} (IPv4) or /{MAX_IP6_RANGE} (IPv6) a suggestion may authorise",
-                    t.text
-                ));
-            }
-        }
+    let tree = spf_tree::expand(resolver.clone(), domain, None).await;
+    if tree.status == TreeStatus::TempError {
+        return Some(format!(
+            "a DNS failure kept {domain}'s policy from being read: what it authorises was not checked"
+        ));
     }
-    None
+    if tree.depends_on_message {
+        return Some(format!(
+            "{domain}'s policy uses macros: what it authorises cannot be checked statically"
+        ));
+    }
+    if tree.truncated {
+        return Some(format!(
+            "{domain}'s policy is too large to expand: what it authorises was not checked"
+        ));
+    }
+    let wide = tree
+        .networks
+        .iter()
+        .find(|n| match n.parse::<ipnet::IpNet>() {
+            Ok(ipnet::IpNet::V4(v4)) => v4.prefix_len() < MAX_IP4_RANGE,
+            Ok(ipnet::IpNet::V6(v6)) => v6.prefix_len() < MAX_IP6_RANGE,
+            Err(_) => true,
+        })?;
+    Some(format!(
+        "{domain}'s policy authorises {wide}, wider than the /{MAX_IP4_RANGE} (IPv4) or /{MAX_IP6_RANGE} (IPv6) a suggestion may authorise"
+    ))
 }
 
 /// The findings of `after` that `before` does not have (same domain and code).

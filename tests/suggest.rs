@@ -148,7 +148,7 @@ fn include_refused_when_the_provider_authorises_more_than_a_24() {
     assert_eq!(kinds(&doc, "not_suggested"), ["include"]);
     let reason = doc["not_suggested"][0]["reason"].as_str().unwrap();
     assert!(
-        reason.contains("ip4:203.0.0.0/16") && reason.contains("/24"),
+        reason.contains("authorises 203.0.0.0/16") && reason.contains("/24"),
         "{reason}"
     );
 }
