@@ -72,6 +72,17 @@ pub fn render(report: &CheckView<'_>) -> String {
     render_with(report, Vec::new())
 }
 
+/// The whole document on one line with a top-level `line` (the input line number), as
+/// `spfcheck batch --format jsonl` writes it.
+pub fn render_line(report: &CheckView<'_>, line: u64) -> String {
+    let compact = render_with(report, vec![("line", json!(line))]);
+    match serde_json::from_str::<Value>(&compact) {
+        // Serializing a `Value` cannot fail; `json_safe` is applied again as in render_with.
+        Ok(v) => json_safe(serde_json::to_string(&v).unwrap_or_default()),
+        Err(_) => compact.replace('\n', " "),
+    }
+}
+
 /// The whole document with further top-level fields (`--suggest`'s).
 pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String {
     let v = report.verdict;

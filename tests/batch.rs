@@ -1,0 +1,303 @@
+//! `spfcheck batch` through the binary: the same answers as single checks, input order kept
+//! with many checks in flight and a slow server, one shared cache, bad lines reported in place
+//! without stopping the run, shards that together cover the input once, JSON Lines valid
+//! against the schema, and the line format the peer harness (`../shared/bench/run.sh`) reads.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use crate::common::{Fault, TestDns, rec, run_spfcheck, txt};
+
+/// A scratch file with `content`, unique per test.
+fn input(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("spfcheck-batch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let ran = run_spfcheck(args);
+    let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        ran.code,
+        String::from_utf8_lossy(&ran.stdout).into_owned(),
+        stderr,
+    )
+}
+
+const SEED: &str = "testdata/seed/seed.zone";
+
+/// Pairs over the seed zone: fail (DMARC quarantine), pass via the include, a bad IP.
+const SEED_PAIRS: &str = "\
+# sender  ip
+thespykiller.co.uk 81.142.190.61
+thespykiller.co.uk 198.51.100.7
+
+r-pl.co.uk 81.142.190.61
+thespykiller.co.uk 192.0.2.10 bounce@thespykiller.co.uk mail.thespykiller.co.uk
+";
+
+#[test]
+fn text_output_matches_single_checks_and_the_harness_format() {
+    let file = input("seed.txt", SEED_PAIRS);
+    let f = file.to_str().unwrap();
+    let (code, out, _) = run(&["batch", "--zone", SEED, "--offline", f]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    // Each line: DOMAIN IP (as written) SPF DMARC DISPOSITION, equal to the single check's.
+    for (line, data) in lines.iter().zip(
+        SEED_PAIRS
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#')),
+    ) {
+        let cols: Vec<&str> = data.split_whitespace().collect();
+        let mut single = vec!["--zone", SEED, "--offline", "--json"];
+        if let Some(m) = cols.get(2) {
+            single.extend(["--mail-from", m]);
+        }
+        if let Some(h) = cols.get(3) {
+            single.extend(["--helo", h]);
+        }
+        single.extend([cols[0], cols[1]]);
+        let ran = run_spfcheck(&single);
+        let doc: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+        let want = format!(
+            "{} {} {} {} {}",
+            cols[0],
+            cols[1],
+            doc["spf"]["result"].as_str().unwrap(),
+            doc["dmarc"]["result"].as_str().unwrap(),
+            doc["verdict"]["disposition"].as_str().unwrap()
+        );
+        assert_eq!(*line, want);
+    }
+    assert_eq!(
+        lines[0],
+        "thespykiller.co.uk 81.142.190.61 fail fail quarantine"
+    );
+    // The worst line (a DMARC fail) gives 1.
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_bad_line_is_reported_in_place_and_the_run_goes_on() {
+    let file = input(
+        "bad.txt",
+        "thespykiller.co.uk 1.2.3\nthespykiller.co.uk 81.142.190.61\nbad..name 192.0.2.1\na b c d e\n\nthespykiller.co.uk 198.51.100.7\n",
+    );
+    let f = file.to_str().unwrap();
+    let (code, out, _) = run(&["batch", "--zone", SEED, "--offline", f]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert!(
+        lines[0].starts_with("line 1: error: invalid IP address"),
+        "{out}"
+    );
+    assert_eq!(
+        lines[1],
+        "thespykiller.co.uk 81.142.190.61 fail fail quarantine"
+    );
+    assert!(lines[2].starts_with("line 3: error: DOMAIN:"), "{out}");
+    assert!(
+        lines[3].starts_with("line 4: error: expected DOMAIN IP"),
+        "{out}"
+    );
+    assert!(
+        lines[4].starts_with("thespykiller.co.uk 198.51.100.7 "),
+        "{out}"
+    );
+    assert_eq!(code, 2, "a bad line makes the run exit 2");
+
+    // JSON Lines: the error object carries the line number; every line is schema-valid
+    // (run_spfcheck validates each line of a jsonl run).
+    let (code, out, _) = run(&["batch", "--zone", SEED, "--offline", "--format", "jsonl", f]);
+    assert_eq!(code, 2);
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 5);
+    assert_eq!(docs[0]["line"], 1);
+    assert!(docs[0]["error"].as_str().unwrap().contains("invalid IP"));
+    assert_eq!(docs[1]["line"], 2);
+    assert_eq!(docs[1]["spf"]["result"], "fail");
+    assert_eq!(docs[4]["line"], 6);
+}
+
+#[test]
+fn json_lines_input_and_unreadable_input() {
+    let file = input(
+        "in.jsonl",
+        "{\"domain\":\"thespykiller.co.uk\",\"ip\":\"198.51.100.7\"}\n{\"domain\":\"thespykiller.co.uk\",\"ip\":\"81.142.190.61\",\"mail_from\":\"x@r-pl.co.uk\",\"helo\":\"dain.r-pl.co.uk\"}\n{bad\n",
+    );
+    let f = file.to_str().unwrap();
+    let (code, out, _) = run(&["batch", "--zone", SEED, "--offline", "--format", "jsonl", f]);
+    let docs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(docs.len(), 3, "{out}");
+    assert_eq!(docs[1]["spf"]["domain"], "r-pl.co.uk");
+    assert_eq!(docs[1]["spf"]["result"], "pass");
+    assert!(docs[2]["error"].as_str().unwrap().contains("invalid JSON"));
+    assert_eq!(code, 2);
+
+    let (code, out, err) = run(&["batch", "--offline", "/nonexistent/pairs.txt"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("cannot read /nonexistent/pairs.txt"), "{err}");
+    for bad in ["3/3", "0/0", "x"] {
+        let (code, _, err) = run(&["batch", "--offline", "--shard", bad, f]);
+        assert_eq!(code, 2, "{bad}");
+        assert!(err.contains("--shard"), "{err}");
+    }
+}
+
+#[test]
+fn shards_together_are_the_unsharded_run() {
+    let mut content = String::from("# many lines\n");
+    for i in 0..23 {
+        if i % 7 == 3 {
+            content.push_str("\n# comment\n");
+        }
+        content.push_str(&format!("thespykiller.co.uk 198.51.100.{i}\n"));
+        content.push_str(&format!("r-pl.co.uk 81.142.190.{}\n", 50 + i));
+    }
+    content.push_str("broken 1.2.3.4.5\n");
+    let file = input("shards.txt", &content);
+    let f = file.to_str().unwrap();
+    let (_, whole, _) = run(&["batch", "--zone", SEED, "--offline", "--format", "jsonl", f]);
+    let whole: Vec<&str> = whole.lines().collect();
+    assert_eq!(whole.len(), 47);
+    let mut union = BTreeSet::new();
+    let n = 3;
+    for k in 0..n {
+        let shard = format!("{k}/{n}");
+        let (_, part, _) = run(&[
+            "batch",
+            "--zone",
+            SEED,
+            "--offline",
+            "--format",
+            "jsonl",
+            "--shard",
+            &shard,
+            f,
+        ]);
+        let part: Vec<&str> = part.lines().collect();
+        // Every K-th data line, in input order.
+        let want: Vec<&str> = whole
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % n == k)
+            .map(|(_, l)| *l)
+            .collect();
+        assert_eq!(part, want, "shard {shard}");
+        for l in part {
+            assert!(union.insert(l.to_string()), "a line in two shards: {l}");
+        }
+    }
+    assert_eq!(union, whole.iter().map(|l| l.to_string()).collect());
+}
+
+#[test]
+fn order_is_kept_with_a_slow_server_and_the_cache_is_shared() {
+    let dns = TestDns::builder(vec![
+        rec("fast.example", txt(&["v=spf1 ip4:192.0.2.0/24 -all"])),
+        rec("_dmarc.fast.example", txt(&["v=DMARC1; p=reject"])),
+        rec("slow.example", txt(&["v=spf1 -all"])),
+    ])
+    .fault("slow.example", Fault::Drop)
+    .start();
+    let ns = dns.addr().to_string();
+    let mut content = String::from("slow.example 192.0.2.1\n");
+    for i in 0..30 {
+        content.push_str(&format!("fast.example 192.0.2.{i}\n"));
+    }
+    let file = input("order.txt", &content);
+    let f = file.to_str().unwrap();
+    let (code, out, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--timeout",
+        "0.3",
+        "--concurrency",
+        "8",
+        f,
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 31, "{out}");
+    assert!(
+        lines[0].starts_with("slow.example 192.0.2.1 temperror "),
+        "{out}"
+    );
+    for (i, l) in lines[1..].iter().enumerate() {
+        assert_eq!(*l, format!("fast.example 192.0.2.{i} pass pass none"));
+    }
+    assert_eq!(code, 4, "a temperror outranks pass");
+    // One shared cache: 30 checks of fast.example asked its SPF record once.
+    assert_eq!(dns.count("fast.example", "TXT"), 1);
+    assert_eq!(dns.count("_dmarc.fast.example", "TXT"), 1);
+
+    // --no-cache: every check asks.
+    dns.clear_queries();
+    let (_, out2, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--no-cache",
+        "--timeout",
+        "0.3",
+        f,
+    ]);
+    assert_eq!(out2, out);
+    assert_eq!(dns.count("fast.example", "TXT"), 30);
+
+    // --spf-only: no DMARC queries, the DMARC columns '-'.
+    dns.clear_queries();
+    let (code, out3, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--spf-only",
+        "--timeout",
+        "0.3",
+        f,
+    ]);
+    assert_eq!(code, 4);
+    assert_eq!(out3.lines().nth(1), Some("fast.example 192.0.2.0 pass - -"));
+    assert_eq!(dns.count("_dmarc.fast.example", "TXT"), 0);
+}
+
+#[test]
+fn a_failed_query_is_not_cached_as_no_record() {
+    // A SERVFAIL for one name: every line asking it is a temperror (never "none"), and each
+    // asks again (a failure is not cached).
+    let dns = TestDns::builder(vec![rec("ok.example", txt(&["v=spf1 +all"]))])
+        .fault("bad.example", Fault::ServFail)
+        .start();
+    let ns = dns.addr().to_string();
+    let file = input(
+        "servfail.txt",
+        "bad.example 192.0.2.1\nok.example 192.0.2.1\nbad.example 192.0.2.2\n",
+    );
+    let (code, out, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--concurrency",
+        "1",
+        "--spf-only",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        out,
+        "bad.example 192.0.2.1 temperror - -\nok.example 192.0.2.1 pass - -\nbad.example 192.0.2.2 temperror - -\n"
+    );
+    assert_eq!(code, 4);
+    assert!(dns.count("bad.example", "TXT") >= 2, "{:?}", dns.queries());
+}
