@@ -301,3 +301,85 @@ fn a_failed_query_is_not_cached_as_no_record() {
     assert_eq!(code, 4);
     assert!(dns.count("bad.example", "TXT") >= 2, "{:?}", dns.queries());
 }
+
+const README: &str = include_str!("../README.md");
+const MANIFEST: &str = include_str!("../deploy/k8s/batch-job.yaml");
+
+/// The fenced block of `lang` after `marker` in the README.
+fn readme_block(marker: &str, lang: &str) -> &'static str {
+    let start = README.find(marker).expect("README: the marker") + marker.len();
+    let fence = format!("```{lang}\n");
+    let open = README[start..].find(&fence).expect("README: the block") + start + fence.len();
+    let close = README[open..].find("```").expect("README: the block's end") + open;
+    &README[open..close]
+}
+
+#[test]
+fn readme_batch_sample_is_the_binary_output() {
+    let cmd = "spfcheck batch --zone testdata/seed/seed.zone --offline testdata/batch/pairs.txt";
+    assert!(README.contains(&format!("Output of `{cmd}`")));
+    let args: Vec<&str> = cmd.split_whitespace().skip(1).collect();
+    let (code, out, _) = run(&args);
+    assert_eq!(out, readme_block(&format!("Output of `{cmd}`"), "text"));
+    assert_eq!(code, 2, "the README says: exit 2, line 6 is bad");
+    assert!(out.contains("line 6: error: "));
+}
+
+/// Whether a YAML document has `line` exactly, indentation included (a structural check: the
+/// manifest is plain block YAML, no anchors or flow mappings, so a key's place is its indent).
+fn yaml_has(doc: &str, line: &str) -> bool {
+    doc.lines().any(|l| l.trim_end() == line)
+}
+
+#[test]
+fn readme_kubernetes_manifest_is_the_committed_file() {
+    assert_eq!(readme_block("### Beyond one machine", "yaml"), MANIFEST);
+    let docs: Vec<&str> = MANIFEST.split("\n---\n").collect();
+    let kinds: Vec<&str> = docs
+        .iter()
+        .map(|d| {
+            d.lines()
+                .find_map(|l| l.strip_prefix("kind: "))
+                .expect("every document has a kind")
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ConfigMap",
+            "Deployment",
+            "Service",
+            "ConfigMap",
+            "PersistentVolumeClaim",
+            "Job"
+        ]
+    );
+    for d in &docs {
+        assert!(d.lines().any(|l| l.starts_with("apiVersion: ")), "{d}");
+        assert!(yaml_has(d, "metadata:"), "{d}");
+        // Block YAML indented with spaces only.
+        assert!(!d.contains('\t'));
+    }
+    let job = docs[5];
+    assert!(yaml_has(job, "apiVersion: batch/v1"));
+    assert!(yaml_has(job, "  completionMode: Indexed"));
+    let n: u32 = job
+        .lines()
+        .find_map(|l| l.strip_prefix("  completions: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(yaml_has(job, &format!("  parallelism: {n}")));
+    assert!(job.contains(&format!("--shard \"$(JOB_COMPLETION_INDEX)/{n}\"")));
+    assert!(job.contains("--format jsonl"));
+    assert!(job.contains("--nameserver \"$ns\""));
+    assert!(job.contains("spfcheck-resolver.default.svc.cluster.local"));
+    assert!(job.contains("name: spfcheck-pairs") && job.contains("mountPath: /input"));
+    assert!(job.contains("claimName: spfcheck-output"));
+    // The resolver: an Unbound Deployment behind a Service of that name, port 53 UDP and TCP.
+    assert!(docs[1].contains("name: unbound") && docs[1].contains("app: spfcheck-resolver"));
+    assert!(yaml_has(docs[2], "  name: spfcheck-resolver"));
+    assert!(docs[2].contains("protocol: UDP") && docs[2].contains("protocol: TCP"));
+    // The merge the README gives.
+    assert!(README.contains("cat /output/part-*.jsonl > all.jsonl"));
+}
