@@ -6,6 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngSeed, TestRunner};
+
 use crate::common::{Fault, TestDns, rec, run_spfcheck, txt};
 
 /// A scratch file with `content`, unique per test.
@@ -382,4 +385,140 @@ fn readme_kubernetes_manifest_is_the_committed_file() {
     assert!(docs[2].contains("protocol: UDP") && docs[2].contains("protocol: TCP"));
     // The merge the README gives.
     assert!(README.contains("cat /output/part-*.jsonl > all.jsonl"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property: a batch answers exactly as one single check per line
+// ---------------------------------------------------------------------------------------------
+
+/// One SPF term over the generated domains d0..d3 and the 192.0.2.0/24 / 2001:db8::/32 nets.
+fn term() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u8..=255, 24u8..=32).prop_map(|(h, m)| format!("ip4:192.0.2.{h}/{m}")),
+        (0u16..=0xffff).prop_map(|h| format!("ip6:2001:db8::{h:x}/120")),
+        (0u8..4).prop_map(|d| format!("include:d{d}.example")),
+        (0u8..4).prop_map(|d| format!("a:d{d}.example")),
+        (0u8..4).prop_map(|d| format!("mx:d{d}.example")),
+        Just("exists:%{i}.e.example".to_string()),
+        Just("ptr".to_string()),
+        Just("a:nx.example".to_string()),
+    ]
+}
+
+/// An SPF record (or none, or a broken one) for one domain.
+fn spf_record() -> impl Strategy<Value = Option<String>> {
+    let all = prop_oneof![
+        Just(" -all"),
+        Just(" ~all"),
+        Just(" ?all"),
+        Just(""),
+        Just(" redirect=d0.example")
+    ];
+    prop_oneof![
+        4 => (proptest::collection::vec(term(), 0..4), all)
+            .prop_map(|(t, a)| Some(format!("v=spf1 {}{a}", t.join(" ")))),
+        1 => Just(None),
+        1 => Just(Some("v=spf1 ip4:300.1.1.1 -all".to_string())),
+    ]
+}
+
+/// A DMARC record, or none.
+fn dmarc_record() -> impl Strategy<Value = Option<&'static str>> {
+    prop_oneof![
+        Just(None),
+        Just(Some("v=DMARC1; p=reject")),
+        Just(Some("v=DMARC1; p=quarantine; aspf=s")),
+        Just(Some("v=DMARC1; p=bogus")),
+    ]
+}
+
+/// A zone of four domains d0..d3, each with A/MX records, SPF and DMARC as drawn.
+fn zone() -> impl Strategy<Value = String> {
+    proptest::collection::vec((spf_record(), dmarc_record(), 0u8..=255), 4).prop_map(|ds| {
+        let mut z = String::from("$TTL 300\n");
+        for (i, (spf, dmarc, host)) in ds.iter().enumerate() {
+            z.push_str(&format!("d{i}.example. IN A 192.0.2.{host}\n"));
+            z.push_str(&format!("d{i}.example. IN MX 10 d{i}.example.\n"));
+            if let Some(s) = spf {
+                z.push_str(&format!("d{i}.example. IN TXT \"{s}\"\n"));
+            }
+            if let Some(d) = dmarc {
+                z.push_str(&format!("_dmarc.d{i}.example. IN TXT \"{d}\"\n"));
+            }
+        }
+        z.push_str("1.2.0.192.in-addr.arpa. IN PTR d0.example.\n");
+        z.push_str("7.2.0.192.e.example. IN A 127.0.0.2\n");
+        z
+    })
+}
+
+/// An input line: a generated (or absent) domain, an IP, perhaps a MAIL FROM and a HELO.
+fn pair() -> impl Strategy<Value = (String, String, Option<String>)> {
+    let ip = prop_oneof![
+        (0u8..=255).prop_map(|h| format!("192.0.2.{h}")),
+        (0u16..=0x300).prop_map(|h| format!("2001:db8::{h:x}")),
+        Just("::ffff:192.0.2.7".to_string()),
+        Just("203.0.113.9".to_string()),
+    ];
+    let mail_from = prop_oneof![
+        3 => Just(None),
+        1 => (0u8..5).prop_map(|d| Some(format!("bounce@d{d}.example"))),
+    ];
+    (
+        (0u8..5).prop_map(|d| format!("d{d}.example")),
+        ip,
+        mail_from,
+    )
+}
+
+#[test]
+fn batch_equals_single_checks_on_generated_zones() {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        rng_seed: RngSeed::Fixed(7208),
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (zone(), proptest::collection::vec(pair(), 1..7));
+    runner
+        .run(&strategy, |(zone, pairs)| {
+            let zone_file = input("prop.zone", &zone);
+            let mut lines = String::new();
+            for (d, ip, mf) in &pairs {
+                lines.push_str(&format!("{d} {ip} {}\n", mf.as_deref().unwrap_or("")));
+            }
+            let pairs_file = input("prop.txt", &lines);
+            let (z, p) = (zone_file.to_str().unwrap(), pairs_file.to_str().unwrap());
+            let common = ["--zone", z, "--offline", "--now", "1700000000"];
+            let mut args = vec!["batch", "--format", "jsonl", "--concurrency", "3"];
+            args.extend(common);
+            args.push(p);
+            let (_, out, _) = run(&args);
+            let got: Vec<serde_json::Value> = out
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            prop_assert_eq!(got.len(), pairs.len());
+            for (i, ((d, ip, mf), mut doc)) in pairs.iter().zip(got).enumerate() {
+                prop_assert_eq!(&doc["line"], &serde_json::json!(i + 1));
+                doc.as_object_mut().unwrap().remove("line");
+                let mut single = common.to_vec();
+                single.push("--json");
+                if let Some(m) = mf {
+                    single.extend(["--mail-from", m.as_str()]);
+                }
+                single.extend([d.as_str(), ip.as_str()]);
+                let ran = run_spfcheck(&single);
+                let mut want: serde_json::Value = serde_json::from_slice(&ran.stdout).unwrap();
+                // Only the single check reports unused --fault rules.
+                want.as_object_mut().unwrap().remove("unused_faults");
+                prop_assert_eq!(&doc, &want, "line {}: {} {}\nzone:\n{}", i + 1, d, ip, zone);
+            }
+            Ok(())
+        })
+        .unwrap();
 }
