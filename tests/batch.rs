@@ -522,3 +522,25 @@ fn batch_equals_single_checks_on_generated_zones() {
         })
         .unwrap();
 }
+
+#[test]
+fn a_negative_answer_is_cached_across_lines() {
+    // ghost.example does not exist (NXDOMAIN): the first line asks, the others are served the
+    // cached negative answer (RFC 2308) and all say "none".
+    let dns = TestDns::start(vec![rec("ok.example", txt(&["v=spf1 +all"]))]);
+    let ns = dns.addr().to_string();
+    let content = "ghost.example 192.0.2.1\n".repeat(5);
+    let file = input("negative.txt", &content);
+    let (code, out, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--spf-only",
+        "--concurrency",
+        "2",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out, "ghost.example 192.0.2.1 none - -\n".repeat(5));
+    assert_eq!(code, 1);
+    assert_eq!(dns.count("ghost.example", "TXT"), 1, "{:?}", dns.queries());
+}
