@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
+use spfcheck::dns::RData;
+
 use crate::common::{Fault, TestDns, rec, run_spfcheck, txt};
 
 /// A scratch file with `content`, unique per test.
@@ -543,4 +545,48 @@ fn a_negative_answer_is_cached_across_lines() {
     assert_eq!(out, "ghost.example 192.0.2.1 none - -\n".repeat(5));
     assert_eq!(code, 1);
     assert_eq!(dns.count("ghost.example", "TXT"), 1, "{:?}", dns.queries());
+}
+
+#[test]
+fn the_peer_harness_contract() {
+    // ../shared/bench/run.sh: `spfcheck batch --nameserver ADDR --format text FILE` on
+    // `domain ip` lines; compare.py matches the first two columns to the input as written and
+    // takes the third, one of seven lowercase SPF results; MAIL FROM postmaster@domain.
+    let dns = TestDns::start(vec![
+        rec(
+            "h.test",
+            txt(&["v=spf1 exists:%{l}.%{i}.x.h.test ip4:192.0.2.0/28 -all"]),
+        ),
+        rec(
+            "postmaster.192.0.2.99.x.h.test",
+            RData::A("127.0.0.2".parse().unwrap()),
+        ),
+    ]);
+    let ns = dns.addr().to_string();
+    let file = input(
+        "harness.txt",
+        "H.test ::ffff:192.0.2.7\nh.test 192.0.2.99\nh.test 203.0.113.1\nghost-0001.test 192.0.2.1\n",
+    );
+    let (_, out, _) = run(&[
+        "batch",
+        "--nameserver",
+        &ns,
+        "--format",
+        "text",
+        file.to_str().unwrap(),
+    ]);
+    let got: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let firsts: Vec<String> = got.iter().map(|c| c[..3].join(" ")).collect();
+    assert_eq!(
+        firsts,
+        [
+            "H.test ::ffff:192.0.2.7 pass",
+            "h.test 192.0.2.99 pass",
+            "h.test 203.0.113.1 fail",
+            "ghost-0001.test 192.0.2.1 none"
+        ]
+    );
 }
