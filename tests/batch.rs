@@ -154,6 +154,32 @@ fn json_lines_input_and_unreadable_input() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("cannot read /nonexistent/pairs.txt"), "{err}");
+    // --fault applies to every line; one that never fired is reported on stderr.
+    let (code, out, err) = run(&[
+        "batch",
+        "--zone",
+        SEED,
+        "--offline",
+        "--fault",
+        "_spf.mailhost.example/TXT=servfail",
+        "--fault",
+        "nowhere.example=timeout",
+        "--spf-only",
+        f,
+    ]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.starts_with("thespykiller.co.uk 198.51.100.7 temperror - -\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("--fault nowhere.example=timeout never fired"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("_spf.mailhost.example/TXT=servfail never"),
+        "{err}"
+    );
     for bad in ["3/3", "0/0", "x"] {
         let (code, _, err) = run(&["batch", "--offline", "--shard", bad, f]);
         assert_eq!(code, 2, "{bad}");

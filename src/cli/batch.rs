@@ -169,7 +169,7 @@ fn start(args: &BatchArgs) -> Result<i32, InputError> {
     // The stack a single check builds, built once: its cache over live DNS (TTLs, RFC 2308
     // negative answers, one query for identical ones in flight) is shared by every line;
     // --no-cache leaves it out.
-    let (resolver, _faults) = plan::build_dns_with(
+    let (resolver, faults) = plan::build_dns_with(
         &dns,
         zone,
         !args.dns.zone.is_empty(),
@@ -242,6 +242,10 @@ fn start(args: &BatchArgs) -> Result<i32, InputError> {
             return Ok(exit::USAGE);
         }
     };
+    // --fault rules that no query of any line matched: a misspelt name would pass unnoticed.
+    for f in faults.as_ref().map(|f| f.unused()).unwrap_or_default() {
+        eprintln!("spfcheck: warning: --fault {f} never fired: no query matched it");
+    }
     if let Ok(msg) = err_rx.try_recv() {
         error_line(&msg);
         code = exit::USAGE;
