@@ -38,6 +38,8 @@
 #![forbid(unsafe_code)]
 
 #[cfg(feature = "cli")]
+pub mod batch;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod diag;
 pub mod diff;

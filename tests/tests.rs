@@ -8,6 +8,7 @@
     clippy::indexing_slicing
 )]
 
+mod batch;
 mod cli;
 mod cli_behaviour;
 mod color;

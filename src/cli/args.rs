@@ -32,6 +32,7 @@ Examples:
   spfcheck --suggest thespykiller.co.uk 81.142.190.61
 
 Subcommands (each with its own options and exit codes: spfcheck NAME --help):
+  spfcheck batch [FILE|-] [--format jsonl]  many checks, one line each, in input order
   spfcheck dkim DOMAIN [-s SELECTOR]...   fetch and audit the DKIM keys a domain publishes
   spfcheck lint DOMAIN... [--zone FILE]   audit SPF, DMARC, MX (and DKIM keys): findings for CI
   spfcheck tree DOMAIN [--format dot]     the SPF include tree: lookups per branch, networks

@@ -3,6 +3,7 @@
 //! nothing else.
 
 pub mod args;
+pub mod batch;
 pub mod diff;
 pub mod dkim;
 pub mod lint;
@@ -155,6 +156,7 @@ type Subcommand = (&'static str, fn(Vec<OsString>) -> i32);
 /// Every subcommand, one module each; the check itself (`spfcheck DOMAIN IP`) is the default.
 /// The `--help` text (`args::AFTER_HELP`) lists them; `tests/cli.rs` checks that it does.
 pub const SUBCOMMANDS: &[Subcommand] = &[
+    ("batch", batch::run),
     ("dkim", dkim::run),
     ("diff", diff::run),
     ("lint", lint::run),

@@ -265,6 +265,19 @@ pub fn build_dns(
     replacements: Vec<TxtReplacement>,
     timeout: Duration,
 ) -> Result<Stack, InputError> {
+    build_dns_with(dns, zone, has_zone, replacements, timeout, true)
+}
+
+/// [`build_dns`], with the cache over live DNS left out when `cache` is false
+/// (`spfcheck batch --no-cache`, for measurement).
+pub fn build_dns_with(
+    dns: &DnsOptions<'_>,
+    zone: ZoneData,
+    has_zone: bool,
+    replacements: Vec<TxtReplacement>,
+    timeout: Duration,
+    cache: bool,
+) -> Result<Stack, InputError> {
     let upstream: Option<Arc<dyn Resolver>> = if dns.offline {
         None
     } else {
@@ -281,7 +294,8 @@ pub fn build_dns(
         // One cache for the check, right over live DNS: SPF and DMARC often ask the same
         // names, and an answer repeated within a check is served (and marked `cached`) once.
         match live {
-            Ok(r) => Some(Arc::new(Cache::new(Arc::new(r)))),
+            Ok(r) if cache => Some(Arc::new(Cache::new(Arc::new(r)))),
+            Ok(r) => Some(Arc::new(r)),
             Err(e) => return err(format!("cannot set up DNS: {e}")),
         }
     };
@@ -381,7 +395,7 @@ pub const MAX_IDENTITY: usize = 1024;
 /// `check_host` evaluates a malformed `<domain>` to "none" and says why (RFC 7208 §4.3), and
 /// the macros `%{h}`, `%{l}`, `%{s}` must carry the string as it was (address literals such as
 /// `[192.0.2.1]`, quoted local-parts such as `"john doe"`, RFC 5321 §4.1.2–§4.1.3).
-fn parse_identity(s: &str, what: &str) -> Result<String, InputError> {
+pub fn parse_identity(s: &str, what: &str) -> Result<String, InputError> {
     if s.len() > MAX_IDENTITY {
         return err(format!(
             "{what}: {} bytes long (at most {MAX_IDENTITY})",

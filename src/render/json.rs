@@ -72,8 +72,25 @@ pub fn render(report: &CheckView<'_>) -> String {
     render_with(report, Vec::new())
 }
 
+/// The whole document on one line with a top-level `line` (the input line number), as
+/// `spfcheck batch --format jsonl` writes it.
+pub fn render_line(report: &CheckView<'_>, line: u64) -> String {
+    let doc = document(report, vec![("line", json!(line))]);
+    // As in render_with, compact: no newline inside (serde_json escapes those in strings).
+    json_safe(serde_json::to_string(&doc).unwrap_or_default())
+}
+
 /// The whole document with further top-level fields (`--suggest`'s).
 pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String {
+    let doc = document(report, extra);
+    // Serializing a `Value` cannot fail (no non-string map keys, no custom Serialize).
+    // serde_json escapes C0 controls; `json_safe` escapes DEL, C1 and bidi characters too, so
+    // that the document is safe on a terminal.
+    json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default())
+}
+
+/// The document as a value, with `extra` top-level fields.
+fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
     let v = report.verdict;
     let mut doc = json!({
         "schema": SCHEMA,
@@ -95,8 +112,5 @@ pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String 
             map.insert(k.to_string(), val);
         }
     }
-    // Serializing a `Value` cannot fail (no non-string map keys, no custom Serialize).
-    // serde_json escapes C0 controls; `json_safe` escapes DEL, C1 and bidi characters too, so
-    // that the document is safe on a terminal.
-    json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default())
+    doc
 }

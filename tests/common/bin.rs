@@ -63,7 +63,31 @@ pub fn run_spfcheck<S: AsRef<OsStr> + std::fmt::Debug>(args: &[S]) -> Ran {
     if wants_json(args) && ran.code != 2 {
         super::schema::validate_output(&ran.stdout, &format!("spfcheck {args:?}"));
     }
+    // JSON Lines (`spfcheck batch --format jsonl`): every line is a document of the schema.
+    if wants_format(args, "jsonl") {
+        for (i, line) in ran.stdout.split(|&b| b == b'\n').enumerate() {
+            if !line.is_empty() {
+                super::schema::validate_output(line, &format!("spfcheck {args:?}, line {}", i + 1));
+            }
+        }
+    }
     ran
+}
+
+/// True when the last `--format` in `args` is `format`.
+fn wants_format<S: AsRef<OsStr>>(args: &[S], format: &str) -> bool {
+    let mut last = None;
+    let mut it = args
+        .iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned());
+    while let Some(a) = it.next() {
+        if a == "--format" {
+            last = it.next();
+        } else if let Some(f) = a.strip_prefix("--format=") {
+            last = Some(f.to_string());
+        }
+    }
+    last.as_deref() == Some(format)
 }
 
 /// True when `args` ask for the JSON document (the last `--format` wins, as in clap).
