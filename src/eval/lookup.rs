@@ -54,11 +54,9 @@ impl Lookup {
         let response = match self.deadline {
             Some(_) if already_hit => None,
             Some(deadline) => {
-                match tokio::time::timeout_at(deadline, self.dns.query_detailed(name, rtype)).await
-                {
-                    Ok(response) => Some(response),
-                    Err(_) => None,
-                }
+                tokio::time::timeout_at(deadline, self.dns.query_detailed(name, rtype))
+                    .await
+                    .ok()
             }
             None => Some(self.dns.query_detailed(name, rtype).await),
         };
