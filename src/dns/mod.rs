@@ -364,7 +364,12 @@ pub fn query_name(name: &str) -> String {
 /// [`query_name`], lower-cased, without one trailing dot: the key form used by overlays, caches
 /// and fault rules.
 pub fn normalize_name(name: &str) -> String {
-    query_name(name.strip_suffix('.').unwrap_or(name)).to_ascii_lowercase()
+    let name = name.strip_suffix('.').unwrap_or(name);
+    // ASCII names (nearly all) need no IDNA step: one allocation, not two.
+    if name.is_ascii() {
+        return name.to_ascii_lowercase();
+    }
+    query_name(name).to_ascii_lowercase()
 }
 
 /// The reverse-lookup name of an address (`in-addr.arpa` / nibble `ip6.arpa`), RFC 1035 §3.5,

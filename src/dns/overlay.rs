@@ -6,6 +6,7 @@
 //! empty non-terminals); [`Overlay`] puts it in front of a live resolver, overriding only the
 //! (name, type) pairs the data contains.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -102,11 +103,12 @@ impl ZoneData {
 
     /// The records owned by `name` (any type).
     pub fn records_at(&self, name: &str) -> impl Iterator<Item = &Record> {
-        let idx = self
-            .by_name
-            .get(&normalize_name(name))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
+        self.records_at_key(&normalize_name(name))
+    }
+
+    /// The records owned by the normalized `key` (any type).
+    fn records_at_key<'s>(&'s self, key: &str) -> impl Iterator<Item = &'s Record> + use<'s> {
+        let idx = self.by_name.get(key).map(Vec::as_slice).unwrap_or(&[]);
         idx.iter().filter_map(|&i| self.records.get(i))
     }
 
@@ -127,9 +129,9 @@ impl ZoneData {
     /// it, the closest encloser being the longest existing ancestor (so an existing name or
     /// empty non-terminal between the name and a wildcard blocks it, §2.2.2, §3.3.1); else
     /// `None` (the name does not exist).
-    fn owner_for(&self, name: &str) -> Option<String> {
+    fn owner_for<'n>(&self, name: &'n str) -> Option<Cow<'n, str>> {
         if self.exists_as_is(name) {
-            return Some(name.to_string());
+            return Some(Cow::Borrowed(name));
         }
         let mut n = name;
         let closest_encloser = loop {
@@ -147,7 +149,7 @@ impl ZoneData {
         };
         // The source of synthesis may itself be an empty non-terminal: the name then exists
         // without records (NODATA), RFC 4592 §2.2.1.
-        self.exists_as_is(&source).then_some(source)
+        self.exists_as_is(&source).then_some(Cow::Owned(source))
     }
 
     /// Answers from the data alone, following CNAMEs inside it; see [`ZoneLookup`].
@@ -174,7 +176,7 @@ impl ZoneData {
             let mut cname: Option<(&str, u32)> = None;
             // RFC 4592: a name that does not exist takes the records of a matching wildcard.
             let owner = self.owner_for(&current);
-            for r in owner.iter().flat_map(|o| self.records_at(o)) {
+            for r in owner.iter().flat_map(|o| self.records_at_key(o)) {
                 if r.data.rtype() == Some(rtype) {
                     data.push(r.data.clone());
                     ttl = ttl.min(r.ttl);
@@ -242,8 +244,9 @@ impl ZoneData {
         let (lookup, chain) = self.resolve_chain(name, rtype);
         let answer = match lookup {
             ZoneLookup::Answered(a) => a,
+            // `name` is normalized already (the end of the chain resolve_chain followed).
             ZoneLookup::Delegate { name, .. } => {
-                if self.name_exists(&name) {
+                if self.owner_for(&name).is_some() {
                     Answer::NoData
                 } else {
                     Answer::NxDomain

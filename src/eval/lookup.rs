@@ -1,5 +1,5 @@
-//! DNS access for evaluators: every query goes through a `Recorder` and lands in the trace
-//! under the step that made it, bounded by the check's overall deadline (RFC 7208 §4.6.4 for
+//! DNS access for evaluators: every query and its answer land in the trace (as a
+//! `dns::recorder::Recorder` would log them) under the step that made it, bounded by the check's overall deadline (RFC 7208 §4.6.4 for
 //! SPF; DMARC discovery shares the same instant, so one deadline bounds the whole check).
 //! Shared so SPF, DMARC and later DKIM trace their queries the same way.
 
@@ -8,13 +8,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::dns::recorder::Recorder;
-use crate::dns::{Answer, RType, Resolver, Response, query_name};
+use crate::dns::{Answer, RType, Resolver, Response, normalize_name, query_name};
 use crate::eval::trace::{Event, Node, QueryOutcome};
 
 /// A recorded, deadline-bounded view of a resolver for one evaluation.
 pub struct Lookup {
-    dns: Recorder,
+    dns: Arc<dyn Resolver>,
     deadline: Option<Instant>,
     deadline_hit: bool,
 }
@@ -28,7 +27,7 @@ impl Lookup {
     /// A lookup bounded by an instant shared with other evaluations of the same check.
     pub fn until(resolver: Arc<dyn Resolver>, deadline: Option<Instant>) -> Lookup {
         Lookup {
-            dns: Recorder::new(resolver),
+            dns: resolver,
             deadline,
             deadline_hit: false,
         }
@@ -51,25 +50,18 @@ impl Lookup {
         let name = query_name(name);
         let name = name.as_str();
         let already_hit = self.deadline_hit || self.deadline.is_some_and(|d| d <= Instant::now());
-        let answer = match self.deadline {
-            Some(_) if already_hit => {
-                self.deadline_hit = true;
-                Response::new(Answer::Timeout)
-            }
+        // `None`: the deadline cut the query short (or it was never sent).
+        let response = match self.deadline {
+            Some(_) if already_hit => None,
             Some(deadline) => {
-                match tokio::time::timeout_at(deadline, self.dns.query_detailed(name, rtype)).await
-                {
-                    Ok(response) => response,
-                    Err(_) => {
-                        self.deadline_hit = true;
-                        Response::new(Answer::Timeout)
-                    }
-                }
+                tokio::time::timeout_at(deadline, self.dns.query_detailed(name, rtype))
+                    .await
+                    .ok()
             }
-            None => self.dns.query_detailed(name, rtype).await,
+            None => Some(self.dns.query_detailed(name, rtype).await),
         };
-        let recorded = self.dns.take();
-        if recorded.is_empty() {
+        let Some(response) = response else {
+            self.deadline_hit = true;
             // Only the query the deadline cut short was sent; later ones are not.
             let detail = if already_hit {
                 "not sent: the overall deadline was already exceeded"
@@ -84,24 +76,34 @@ impl Lookup {
                 records: Vec::new(),
                 cached: false,
             });
-        }
-        for q in recorded {
-            node.push(Event::Query {
-                outcome: QueryOutcome::from(&q.answer),
-                records: q.answer.records().iter().map(|r| r.to_string()).collect(),
-                name: q.name,
-                rtype: q.rtype,
-                // The chain the backend followed, shown with the query (RFC 1034 §3.6.2).
-                detail: match (q.detail, q.cname_chain.is_empty()) {
-                    (d, true) => d,
-                    (None, false) => Some(format!("CNAME chain: {}", q.cname_chain.join(" -> "))),
-                    (Some(d), false) => {
-                        Some(format!("{d}; CNAME chain: {}", q.cname_chain.join(" -> ")))
-                    }
-                },
-                cached: q.cached,
-            });
-        }
-        answer
+            return Response::new(Answer::Timeout);
+        };
+        // The trace entry is built from the response itself, borrowed: what a `Recorder`
+        // would log, without copying the answer (this is the hot path of every evaluation).
+        node.push(Event::Query {
+            outcome: QueryOutcome::from(&response.answer),
+            records: response
+                .answer
+                .records()
+                .iter()
+                .map(|r| r.to_string())
+                .collect(),
+            name: normalize_name(name),
+            rtype,
+            // The chain the backend followed, shown with the query (RFC 1034 §3.6.2).
+            detail: match (&response.detail, response.cname_chain.is_empty()) {
+                (d, true) => d.clone(),
+                (None, false) => Some(format!(
+                    "CNAME chain: {}",
+                    response.cname_chain.join(" -> ")
+                )),
+                (Some(d), false) => Some(format!(
+                    "{d}; CNAME chain: {}",
+                    response.cname_chain.join(" -> ")
+                )),
+            },
+            cached: response.cached,
+        });
+        response
     }
 }

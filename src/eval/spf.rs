@@ -1,7 +1,7 @@
 //! SPF `check_host()` (RFC 7208 §4, §5, §6): evaluates a client IP against the SPF policy of a
 //! domain and returns the result with a trace tree of every record, term, DNS query, counter
 //! and macro expansion. DNS is reached only through `dns::Resolver`, recorded by
-//! `dns::recorder::Recorder`, so live DNS, zone overlays and injected faults take the same path.
+//! `eval::lookup::Lookup`, so live DNS, zone overlays and injected faults take the same path.
 
 use std::fmt;
 use std::future::Future;
@@ -286,6 +286,39 @@ pub async fn check_host_until(
     }
 }
 
+/// Parsed records by text: the same few records (ESP includes, parents) are parsed again in
+/// nearly every evaluation of a batch, and parsing is pure (`record::spf::parse` depends on the
+/// text alone), so a parse is reused. One table per thread (no lock), bounded: emptied when
+/// it reaches `PARSE_CACHE_MAX` entries.
+type ParsedRecord = Result<Arc<SpfRecord>, spf::ParseError>;
+
+const PARSE_CACHE_MAX: usize = 4096;
+
+thread_local! {
+    static PARSED: std::cell::RefCell<std::collections::HashMap<String, ParsedRecord>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// [`spf::parse`] through the per-thread table of parsed records.
+fn parse_cached(text: &str) -> ParsedRecord {
+    PARSED.with(|cell| {
+        // Never borrowed elsewhere (no await or call out while borrowed): try_borrow_mut only
+        // fails on re-entry, where parsing directly is correct anyway.
+        let Ok(mut table) = cell.try_borrow_mut() else {
+            return spf::parse(text).map(Arc::new);
+        };
+        if let Some(hit) = table.get(text) {
+            return hit.clone();
+        }
+        let parsed = spf::parse(text).map(Arc::new);
+        if table.len() >= PARSE_CACHE_MAX {
+            table.clear();
+        }
+        table.insert(text.to_string(), parsed.clone());
+        parsed
+    })
+}
+
 /// The outcome of evaluating one domain's record.
 struct HostResult {
     result: SpfResult,
@@ -403,7 +436,7 @@ impl<'r> Evaluator<'r> {
         };
         node.push(Event::Record { text: text.clone() });
         // RFC 7208 §4.6: any syntax error anywhere is a permerror before evaluation.
-        match spf::parse(&text) {
+        match parse_cached(&text) {
             Ok(record) => self.evaluate_record(&record, domain, node).await,
             Err(e) => HostResult::new(
                 SpfResult::PermError,
