@@ -468,3 +468,74 @@ fn readme_lint_section_matches_the_binary_and_the_schema() {
     enum_words.sort();
     assert_eq!(documented, enum_words);
 }
+
+/// The SPF rules (asserted through the library in `lint_spf`) as the user runs them: the built
+/// binary over `testdata/lint/spf.zone`, with each finding's code, position and zone line.
+#[test]
+fn spf_findings_through_the_binary() {
+    let zone = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/lint/spf.zone");
+    let ran = run_spfcheck(&[
+        "lint",
+        "--offline",
+        "--zone",
+        zone,
+        "--format",
+        "json",
+        "deep.example",
+        "broad.example",
+        "afterall.example",
+        "ten.example",
+    ]);
+    assert_eq!(ran.code, 1, "{}", String::from_utf8_lossy(&ran.stderr));
+    let doc: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let codes = |domain: &str| -> Vec<(String, Option<u64>, Option<u64>)> {
+        doc["lint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["domain"] == domain)
+            .unwrap()["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"].as_str().unwrap().starts_with("spf-"))
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["position"].as_u64(),
+                    f["line"].as_u64(),
+                )
+            })
+            .collect()
+    };
+    // 11 lookups: the include at column 8 crosses 10; the record is on line 5.
+    assert!(
+        codes("deep.example").contains(&("spf-dns-lookup-limit".into(), Some(9), Some(5))),
+        "{:?}",
+        codes("deep.example")
+    );
+    assert!(
+        codes("broad.example")
+            .iter()
+            .filter(|c| c.0 == "spf-broad-range")
+            .count()
+            == 3,
+        "{:?}",
+        codes("broad.example")
+    );
+    assert!(
+        codes("afterall.example")
+            .iter()
+            .any(|c| c.0 == "spf-after-all" && c.2 == Some(115)),
+        "{:?}",
+        codes("afterall.example")
+    );
+    // Exactly 10 lookups (and exp=, which is not counted) is within the limit.
+    assert!(
+        !codes("ten.example")
+            .iter()
+            .any(|c| c.0 == "spf-dns-lookup-limit"),
+        "{:?}",
+        codes("ten.example")
+    );
+}
