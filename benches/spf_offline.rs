@@ -1,7 +1,8 @@
 //! Benchmark (run with `cargo bench --bench spf_offline`; not a test): how many SPF
-//! evaluations (`eval::spf::check_host`, full trace included) one core does per second over
-//! zone data served offline by `dns::overlay::Overlay`, on a current-thread runtime as the CLI
-//! uses. Issue 9's goal is at least 200,000 per second.
+//! evaluations (`eval::spf::check_host`) one core does per second over zone data served
+//! offline by `dns::overlay::Overlay`, on a current-thread runtime as the CLI uses, twice:
+//! with the full trace, and trace-less (`SpfRequest::trace` off, as `spfcheck batch --format
+//! text` evaluates). Issue 9's goal is at least 200,000 per second.
 //!
 //! The workload is generated here (see `workgen` below), after the shapes of the shared peer
 //! harness's `gen_zone.py`: ESP-like providers (a Google-like include of three netblock
@@ -410,6 +411,13 @@ fn main() {
         .iter()
         .map(|(d, ip)| SpfRequest::new(*ip, &format!("postmaster@{d}"), d))
         .collect();
+    let untraced: Vec<SpfRequest> = requests
+        .iter()
+        .map(|r| SpfRequest {
+            trace: false,
+            ..r.clone()
+        })
+        .collect();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -422,16 +430,21 @@ fn main() {
     );
 
     // Results per kind, from one pass (a checksum for comparing builds: optimisations must
-    // not change it), also the warm-up.
+    // not change it), also the warm-up. The trace-less evaluation of each pair must give the
+    // same output but for the trace.
     let mut results: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut trace_nodes = 0usize;
     let mut lookups = 0u64;
     rt.block_on(async {
-        for req in &requests {
+        for (req, bare) in requests.iter().zip(&untraced) {
             let out = check_host(resolver.clone(), req).await;
             *results.entry(out.result.as_str()).or_default() += 1;
             trace_nodes += count_nodes(&out.trace);
             lookups += u64::from(out.dns_lookups);
+            let mut quiet = check_host(resolver.clone(), bare).await;
+            assert_eq!(quiet.trace, spfcheck::eval::trace::Node::empty());
+            quiet.trace = out.trace.clone();
+            assert_eq!(quiet, out, "trace-less output differs for {req:?}");
         }
     });
     println!(
@@ -448,24 +461,26 @@ fn main() {
         trace_nodes as f64 / requests.len() as f64
     );
 
-    // The whole: check_host over the pairs, round after round, for `secs`.
-    let (n, el) = rt.block_on(async {
-        let t = Instant::now();
-        let mut n = 0u64;
-        while t.elapsed() < Duration::from_secs(secs) {
-            for req in &requests {
-                std::hint::black_box(check_host(resolver.clone(), req).await);
-                n += 1;
+    // The whole: check_host over the pairs, round after round, for `secs`, traced and not.
+    for (label, reqs) in [("traced", &requests), ("trace-less", &untraced)] {
+        let (n, el) = rt.block_on(async {
+            let t = Instant::now();
+            let mut n = 0u64;
+            while t.elapsed() < Duration::from_secs(secs) {
+                for req in reqs {
+                    std::hint::black_box(check_host(resolver.clone(), req).await);
+                    n += 1;
+                }
             }
-        }
-        (n, t.elapsed())
-    });
-    let rate = n as f64 / el.as_secs_f64();
-    println!(
-        "check_host: {n} evaluations in {:.2} s: {rate:.0} evaluations/s on one core ({:.2} µs each)",
-        el.as_secs_f64(),
-        1e6 / rate
-    );
+            (n, t.elapsed())
+        });
+        let rate = n as f64 / el.as_secs_f64();
+        println!(
+            "check_host ({label}): {n} evaluations in {:.2} s: {rate:.0} evaluations/s on one core ({:.2} µs each)",
+            el.as_secs_f64(),
+            1e6 / rate
+        );
+    }
 
     // Parts. The overlay: the queries of one pass, replayed through the Resolver trait.
     let mut queries: Vec<(String, RType)> = Vec::new();

@@ -62,7 +62,8 @@ pub struct Verdict {
 /// Evaluates SPF and DMARC policy discovery concurrently (discovery does not depend on the SPF
 /// result), then DMARC over the SPF and DKIM results. One deadline, `spf.limits.deadline` from
 /// now, bounds the whole check (RFC 7208 §4.6.4), so a live check costs the longer of the two
-/// evaluations, not the sum.
+/// evaluations, not the sum. `spf.trace` off evaluates SPF and DMARC without their traces
+/// (the verdict is otherwise the same).
 pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verdict {
     let deadline = req
         .spf
@@ -82,7 +83,13 @@ pub async fn evaluate(resolver: Arc<dyn Resolver>, req: &VerdictRequest) -> Verd
     };
     let (spf, discovered, verified) = tokio::join!(
         spf::check_host_until(resolver.clone(), &req.spf, deadline),
-        dmarc::discover(resolver.clone(), &req.from_domain, req.mode, deadline),
+        dmarc::discover_traced(
+            resolver.clone(),
+            &req.from_domain,
+            req.mode,
+            deadline,
+            req.spf.trace
+        ),
         verify
     );
     // Verified signatures first, in message order (topmost first), then the --dkim

@@ -531,6 +531,23 @@ fn batch_equals_single_checks_on_generated_zones() {
                 .map(|l| serde_json::from_str(l).unwrap())
                 .collect();
             prop_assert_eq!(got.len(), pairs.len());
+            // The text format evaluates trace-less: the same results as the JSON documents.
+            let mut text_args = vec!["batch", "--format", "text", "--concurrency", "3"];
+            text_args.extend(common);
+            text_args.push(p);
+            let (_, text_out, _) = run(&text_args);
+            let text_lines: Vec<&str> = text_out.lines().collect();
+            prop_assert_eq!(text_lines.len(), pairs.len());
+            for (line, doc) in text_lines.iter().zip(&got) {
+                let want = format!(
+                    "{} {} {}",
+                    doc["spf"]["result"].as_str().unwrap_or("?"),
+                    doc["dmarc"]["result"].as_str().unwrap_or("?"),
+                    doc["verdict"]["disposition"].as_str().unwrap_or("?"),
+                );
+                let cols: Vec<&str> = line.split_whitespace().collect();
+                prop_assert_eq!(cols.get(2..).map(|c| c.join(" ")), Some(want));
+            }
             for (i, ((d, ip, mf), mut doc)) in pairs.iter().zip(got).enumerate() {
                 prop_assert_eq!(&doc["line"], &serde_json::json!(i + 1));
                 doc.as_object_mut().unwrap().remove("line");

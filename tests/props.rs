@@ -760,7 +760,14 @@ proptest! {
             message: None,
         };
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let verdict = rt.block_on(spfcheck::verdict::evaluate(offline(records), &request));
+        let verdict = rt.block_on(spfcheck::verdict::evaluate(offline(records.clone()), &request));
+        // Trace-less (as `batch --format text` evaluates): the same verdict but for the traces.
+        let mut bare_request = request.clone();
+        bare_request.spf.trace = false;
+        let mut bare = rt.block_on(spfcheck::verdict::evaluate(offline(records), &bare_request));
+        bare.spf.trace = verdict.spf.trace.clone();
+        bare.dmarc.trace = verdict.dmarc.trace.clone();
+        prop_assert_eq!(&bare, &verdict);
         let limits = &request.spf.limits;
         prop_assert!(verdict.spf.dns_lookups <= limits.dns_terms + 1);
         prop_assert!(verdict.spf.void_lookups <= limits.void_lookups + 1);

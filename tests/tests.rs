@@ -37,6 +37,7 @@ mod spf_rules;
 mod spf_suite;
 mod spf_suite_bin;
 mod suggest;
+mod trace_less;
 mod tree;
 mod typed;
 mod zone_reader;

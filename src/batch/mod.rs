@@ -193,7 +193,12 @@ pub async fn run<W: Write>(
                 render_error(opts.format, entry.line, &msg),
                 Class::InputError,
             )),
-            Ok(pair) => {
+            Ok(mut pair) => {
+                // A text line reads only the results: evaluate without building the trace
+                // (the results are the same; JSON Lines keep the full document).
+                if opts.format == OutputFormat::Text {
+                    pair.request.spf.trace = false;
+                }
                 let resolver = resolver.clone();
                 Pending::Running(tokio::spawn(async move {
                     evaluate(resolver, &pair, opts).await

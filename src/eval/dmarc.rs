@@ -358,13 +358,35 @@ pub async fn discover(
     mode: DmarcMode,
     deadline: Option<tokio::time::Instant>,
 ) -> Discovered {
+    discover_traced(resolver, from_domain, mode, deadline, true).await
+}
+
+/// [`discover`], building the trace only when `trace` is true; the evaluation's output is
+/// otherwise the same, its `trace` then [`Node::empty`].
+pub async fn discover_traced(
+    resolver: Arc<dyn Resolver>,
+    from_domain: &str,
+    mode: DmarcMode,
+    deadline: Option<tokio::time::Instant>,
+    trace: bool,
+) -> Discovered {
     let mut ev = Evaluator {
-        dns: Lookup::until(resolver, deadline),
+        dns: Lookup::until(resolver, deadline).traced(trace),
+        trace,
         mode,
         cache: HashMap::new(),
         orgs: HashMap::new(),
     };
     let author = from_domain.trim_end_matches('.').to_ascii_lowercase();
+    if !trace {
+        let discovery = ev.discover(&author, &mut Node::empty()).await;
+        return Discovered {
+            ev,
+            author,
+            root: Node::empty(),
+            discovery,
+        };
+    }
     let mut root = Node::new(Event::Step {
         title: format!("DMARC for {author} ({mode})"),
     });
@@ -402,6 +424,9 @@ impl Discovered {
 
 struct Evaluator {
     dns: Lookup,
+    /// Build the trace (`SpfRequest::trace` in `verdict::evaluate`); off, no event is built
+    /// and the output's trace is [`Node::empty`].
+    trace: bool,
     mode: DmarcMode,
     /// `_dmarc` answers by domain, so repeated walks ask each name once.
     cache: HashMap<String, Fetched>,
@@ -438,9 +463,16 @@ fn one_label_below(start: &str, name: &str) -> String {
 }
 
 impl Evaluator {
+    /// Adds the event built by `event` to `node`, when tracing; otherwise builds nothing.
+    fn emit(&self, node: &mut Node, event: impl FnOnce() -> Event) {
+        if self.trace {
+            node.push(event());
+        }
+    }
+
     async fn fetch(&mut self, domain: &str, node: &mut Node) -> Fetched {
         if let Some(f) = self.cache.get(domain) {
-            node.push(Event::Note {
+            self.emit(node, || Event::Note {
                 text: format!("_dmarc.{domain}: already asked in this evaluation"),
             });
             return f.clone();
@@ -449,7 +481,7 @@ impl Evaluator {
         // RFC 1035 §2.3.4: a name over 253 octets (255 on the wire) cannot exist, so it holds
         // no record; it is not sent, live or offline.
         if qname.len() > 253 {
-            node.push(Event::Note {
+            self.emit(node, || Event::Note {
                 text: format!(
                     "_dmarc.{domain} is {} octets long (at most 253, RFC 1035 §2.3.4): no such name, no record; not queried",
                     qname.len()
@@ -471,7 +503,7 @@ impl Evaluator {
                 if dmarc::is_dmarc_record(&text) {
                     found.push(text);
                 } else {
-                    node.push(Event::Ignored {
+                    self.emit(node, || Event::Ignored {
                         text,
                         reason: "not a DMARC record (does not begin with v=DMARC1)".to_string(),
                     });
@@ -481,11 +513,13 @@ impl Evaluator {
                 0 => Fetched::NoRecord,
                 1 => {
                     let text = found.remove(0);
-                    node.push(Event::Record { text: text.clone() });
+                    self.emit(node, || Event::Record { text: text.clone() });
                     match dmarc::parse(&text) {
                         Ok(record) => {
-                            for d in record.diagnostics_for(self.mode) {
-                                node.push(Event::Diagnostic(d));
+                            if self.trace {
+                                for d in record.diagnostics_for(self.mode) {
+                                    node.push(Event::Diagnostic(d));
+                                }
                             }
                             Fetched::Record(Box::new((text, record)))
                         }
@@ -494,7 +528,7 @@ impl Evaluator {
                 }
                 n => {
                     for text in found {
-                        node.push(Event::Ignored {
+                        self.emit(node, || Event::Ignored {
                             text,
                             reason: format!("one of {n} DMARC records at {qname}: all discarded"),
                         });
@@ -524,18 +558,18 @@ impl Evaluator {
                     let stop = record.psd != Psd::U;
                     found.push((name.clone(), record));
                     if stop {
-                        node.push(Event::Note {
+                        self.emit(node, || Event::Note {
                             text: format!("_dmarc.{name} has psd=y or psd=n: the walk stops"),
                         });
                         break;
                     }
                 }
-                Fetched::Multiple(n) => node.push(Event::Note {
+                Fetched::Multiple(n) => self.emit(node, || Event::Note {
                     text: format!(
                         "_dmarc.{name}: {n} DMARC records, all discarded (RFC 9989 §4.10 step 2)"
                     ),
                 }),
-                Fetched::Invalid(e) => node.push(Event::Note {
+                Fetched::Invalid(e) => self.emit(node, || Event::Note {
                     text: format!("_dmarc.{name}: unusable record ({e}), discarded"),
                 }),
                 Fetched::NoRecord => {}
@@ -584,7 +618,7 @@ impl Evaluator {
         match self.mode {
             DmarcMode::Rfc7489 => {
                 let org = psl::organizational_domain(domain);
-                node.push(Event::Note {
+                self.emit(node, || Event::Note {
                     text: format!(
                         "organizational domain of {domain}: {org} (Public Suffix List, RFC 7489 §3.2)"
                     ),
@@ -601,13 +635,13 @@ impl Evaluator {
                 let out = match result {
                     Ok(found) => {
                         let (org, why) = Self::select_org(domain, &found);
-                        walk.push(Event::Note {
+                        self.emit(&mut walk, || Event::Note {
                             text: format!("organizational domain: {org} ({why})"),
                         });
                         Ok(org)
                     }
                     Err(e) => {
-                        walk.push(Event::Note {
+                        self.emit(&mut walk, || Event::Note {
                             text: format!("walk failed: {e}"),
                         });
                         Err(e)
@@ -626,7 +660,7 @@ impl Evaluator {
             Fetched::Failure(e) => return Discovery::TempError(e),
             Fetched::Record(b) => {
                 let (text, record) = *b;
-                node.push(Event::Note {
+                self.emit(node, || Event::Note {
                     text: format!("policy record found at the author domain _dmarc.{author}"),
                 });
                 return Discovery::Found {
@@ -642,12 +676,12 @@ impl Evaluator {
                     "{n} DMARC records at _dmarc.{author}: discovery ends (RFC 7489 §6.6.3)"
                 ));
             }
-            Fetched::Multiple(n) => node.push(Event::Note {
+            Fetched::Multiple(n) => self.emit(node, || Event::Note {
                 text: format!(
                     "{n} DMARC records at _dmarc.{author}, all discarded (RFC 9989 §4.10 step 2)"
                 ),
             }),
-            Fetched::Invalid(e) => node.push(Event::Note {
+            Fetched::Invalid(e) => self.emit(node, || Event::Note {
                 text: format!("unusable record at _dmarc.{author} ({e}), discarded"),
             }),
             Fetched::NoRecord => {}
@@ -660,7 +694,7 @@ impl Evaluator {
                         "no DMARC record at _dmarc.{author}, which is its own organizational domain"
                     ));
                 }
-                node.push(Event::Note {
+                self.emit(node, || Event::Note {
                     text: format!(
                         "no record at the author domain: asking its organizational domain {org} (Public Suffix List, RFC 7489 §6.6.3 step 3)"
                     ),
@@ -688,7 +722,7 @@ impl Evaluator {
                 }
             }
             DmarcMode::Rfc9989 => {
-                node.push(Event::Note {
+                self.emit(node, || Event::Note {
                     text: "no record at the author domain: DNS Tree Walk (RFC 9989 §4.10.1)"
                         .to_string(),
                 });
@@ -698,7 +732,7 @@ impl Evaluator {
                     Err(e) => return Discovery::TempError(e),
                 };
                 let (org, why) = Self::select_org(author, &found);
-                node.push(Event::Note {
+                self.emit(node, || Event::Note {
                     text: format!("organizational domain: {org} ({why})"),
                 });
                 let at_org = found.iter().find(|(n, _)| *n == org);
@@ -738,12 +772,12 @@ impl Evaluator {
         let mut out = DmarcOutput::empty(self.mode);
         // 1. The outcome of policy discovery (RFC 9989 §4.10.1 / RFC 7489 §6.6.3).
         let Some((policy_domain, record)) = self.discovery_step(discovery, &mut out) else {
-            return finish(out, root);
+            return finish(out, root, self.trace);
         };
         // 2. The policies the record states (RFC 9989 §4.7, §4.10.1; RFC 7489 §6.3, §6.6.3).
         let Some(effective) = self.stated_policies(&record, &policy_domain, &mut out, &mut root)
         else {
-            return finish(out, root);
+            return finish(out, root, self.trace);
         };
         // 3. Identifier Alignment (RFC 9989 §4.4, §4.10.2; RFC 7489 §3.1).
         let alignment_errors = self
@@ -751,7 +785,7 @@ impl Evaluator {
             .await;
         // 4. Pass or fail (RFC 9989 §5.3.5, §5.3.6).
         if !pass_or_fail(req, &author, alignment_errors, &mut out) {
-            return finish(out, root);
+            return finish(out, root, self.trace);
         }
         // 5. Which policy (p, sp or np).
         let mut select = Node::new(Event::Step {
@@ -766,7 +800,7 @@ impl Evaluator {
             .await
         else {
             root.children.push(select);
-            return finish(out, root);
+            return finish(out, root, self.trace);
         };
         // 6. Testing and sampling, then the disposition.
         self.disposition(
@@ -778,7 +812,7 @@ impl Evaluator {
             &mut select,
         );
         root.children.push(select);
-        finish(out, root)
+        finish(out, root, self.trace)
     }
 
     /// Step 1: the outcome of policy discovery; the policy domain and its record, or `None`
@@ -849,7 +883,7 @@ impl Evaluator {
             }
         };
         if effective.as_if_p_none {
-            root.push(Event::Note {
+            self.emit(root, || Event::Note {
                 text: format!(
                     "policy tags invalid but rua is valid: treated as p=none ({})",
                     match self.mode {
@@ -911,7 +945,7 @@ impl Evaluator {
             }
         }
         if req.dkim.is_empty() {
-            align.push(Event::Note {
+            self.emit(&mut align, || Event::Note {
                 text: "no DKIM signature".to_string(),
             });
         }
@@ -970,7 +1004,7 @@ impl Evaluator {
         } else {
             (effective.sp, sp_source)
         };
-        select.push(Event::Note {
+        self.emit(select, || Event::Note {
             text: format!("{source}={applied} applies to {author} (policy domain {policy_domain})"),
         });
         out.applied_policy = Some(applied);
@@ -1009,7 +1043,7 @@ impl Evaluator {
                 sample: req.pct_sample,
                 applied: applies,
             });
-            select.push(Event::Note {
+            self.emit(select, || Event::Note {
                 text: format!(
                     "pct={pct}: the policy applies to {pct}% of failing mail; sample {} {} (RFC 7489 §6.6.4)",
                     req.pct_sample,
@@ -1025,7 +1059,7 @@ impl Evaluator {
             }
         }
         if let Some(s) = &softened {
-            select.push(Event::Note { text: s.clone() });
+            self.emit(select, || Event::Note { text: s.clone() });
         }
         out.disposition = enacted.into();
         let not_aligned = "neither SPF nor DKIM passed aligned";
@@ -1097,7 +1131,7 @@ impl Evaluator {
             reason,
             why,
         };
-        node.push(Event::Note {
+        self.emit(node, || Event::Note {
             text: format!(
                 "{}: {}",
                 if check.aligned {
@@ -1118,7 +1152,7 @@ impl Evaluator {
     /// records, or an empty non-terminal), means it exists. (The "no A, AAAA or MX" test is
     /// RFC 9091's experimental definition, which RFC 9989 does not keep.)
     async fn exists(&mut self, domain: &str, node: &mut Node) -> Result<bool, String> {
-        node.push(Event::Note {
+        self.emit(node, || Event::Note {
             text: format!(
                 "{domain} is a subdomain of the policy domain: does it exist? (NXDOMAIN means no; RFC 9989 §3.2.13, RFC 8020)"
             ),
@@ -1198,7 +1232,12 @@ fn pass_or_fail(
     true
 }
 
-fn finish(mut out: DmarcOutput, mut root: Node) -> DmarcOutput {
+/// The output with its trace (with the result event), or [`Node::empty`] when not tracing.
+fn finish(mut out: DmarcOutput, mut root: Node, trace: bool) -> DmarcOutput {
+    if !trace {
+        out.trace = Node::empty();
+        return out;
+    }
     root.push(Event::Result {
         result: out.result.into(),
         reason: Some(out.reason.clone()),

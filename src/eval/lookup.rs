@@ -16,6 +16,9 @@ pub struct Lookup {
     dns: Arc<dyn Resolver>,
     deadline: Option<Instant>,
     deadline_hit: bool,
+    /// False: queries add nothing to the node (no record is formatted), for evaluations
+    /// whose trace nobody reads. The answers are the same either way.
+    trace: bool,
 }
 
 impl Lookup {
@@ -30,7 +33,14 @@ impl Lookup {
             dns: resolver,
             deadline,
             deadline_hit: false,
+            trace: true,
         }
+    }
+
+    /// Whether queries and answers are added to the trace (on by default).
+    pub fn traced(mut self, on: bool) -> Lookup {
+        self.trace = on;
+        self
     }
 
     /// True once a query has run into the overall deadline.
@@ -62,6 +72,9 @@ impl Lookup {
         };
         let Some(response) = response else {
             self.deadline_hit = true;
+            if !self.trace {
+                return Response::new(Answer::Timeout);
+            }
             // Only the query the deadline cut short was sent; later ones are not.
             let detail = if already_hit {
                 "not sent: the overall deadline was already exceeded"
@@ -78,6 +91,9 @@ impl Lookup {
             });
             return Response::new(Answer::Timeout);
         };
+        if !self.trace {
+            return response;
+        }
         // The trace entry is built from the response itself, borrowed: what a `Recorder`
         // would log, without copying the answer (this is the hot path of every evaluation).
         node.push(Event::Query {

@@ -166,6 +166,11 @@ pub struct SpfRequest {
     /// Explanation for a fail when the record has no usable `exp=` (macro-string).
     pub default_explanation: Option<String>,
     pub limits: Limits,
+    /// Build the trace (true from `new`). False evaluates without one, for callers that read
+    /// only the result (`spfcheck batch --format text`, the offline bench): no trace event is
+    /// built, [`SpfOutput::trace`] is [`Node::empty`], and everything else in the output is
+    /// the same. `verdict::evaluate` applies it to DMARC discovery as well.
+    pub trace: bool,
 }
 
 impl SpfRequest {
@@ -203,6 +208,7 @@ impl SpfRequest {
             now: 0,
             default_explanation: None,
             limits: Limits::default(),
+            trace: true,
         }
     }
 }
@@ -223,6 +229,7 @@ pub struct SpfOutput {
     /// Why, for permerror and temperror (and for "none"): a typed [`Diagnostic`] whose
     /// `position` is in the checked domain's record when a term of it caused the problem.
     pub problem: Option<Diagnostic>,
+    /// The evaluation's tree; [`Node::empty`] when the request's `trace` is off.
     pub trace: Node,
 }
 
@@ -242,7 +249,7 @@ pub async fn check_host_until(
     deadline: Option<tokio::time::Instant>,
 ) -> SpfOutput {
     let mut ev = Evaluator {
-        dns: Lookup::until(resolver, deadline),
+        dns: Lookup::until(resolver, deadline).traced(req.trace),
         req,
         ip: req.ip.to_canonical(),
         lookups: 0,
@@ -274,6 +281,10 @@ pub async fn check_host_until(
                 req.limits.deadline.unwrap_or_default()
             ),
         ));
+    }
+    if !req.trace {
+        // Nothing is attached when tracing is off; this also drops a rare event built anyway.
+        trace = Node::empty();
     }
     SpfOutput {
         result: host.result,
@@ -375,6 +386,30 @@ struct Evaluator<'r> {
 pub const MAX_NESTING: u32 = 20;
 
 impl<'r> Evaluator<'r> {
+    /// Adds the event built by `event` to `node`, when tracing; otherwise builds nothing.
+    fn emit(&self, node: &mut Node, event: impl FnOnce() -> Event) {
+        if self.req.trace {
+            node.push(event());
+        }
+    }
+
+    /// Attaches a finished child node, when tracing.
+    fn attach(&self, node: &mut Node, child: Node) {
+        if self.req.trace {
+            node.children.push(child);
+        }
+    }
+
+    /// A text read only in the trace (a term's detail, the `via` of a nested check): built
+    /// when tracing, empty otherwise.
+    fn why(&self, text: impl FnOnce() -> String) -> String {
+        if self.req.trace {
+            text()
+        } else {
+            String::new()
+        }
+    }
+
     async fn query(&mut self, name: &str, rtype: RType, node: &mut Node) -> Answer {
         self.dns.query(name, rtype, node).await
     }
@@ -386,10 +421,14 @@ impl<'r> Evaluator<'r> {
         via: Option<String>,
     ) -> BoxFuture<'_, (HostResult, Node)> {
         Box::pin(async move {
-            let mut node = Node::new(Event::CheckHost {
-                domain: domain.clone(),
-                via: via.clone(),
-            });
+            let mut node = if self.req.trace {
+                Node::new(Event::CheckHost {
+                    domain: domain.clone(),
+                    via: via.clone(),
+                })
+            } else {
+                Node::empty()
+            };
             let nested = via.is_some();
             let host = if nested && self.depth >= MAX_NESTING {
                 // RFC 7208 §4.6.4: processing limits exceeded → permerror.
@@ -415,7 +454,7 @@ impl<'r> Evaluator<'r> {
                 self.depth -= u32::from(nested);
                 host
             };
-            node.push(Event::Result {
+            self.emit(&mut node, || Event::Result {
                 result: host.result.into(),
                 reason: host.problem.as_ref().map(|d| d.message.clone()),
             });
@@ -434,7 +473,7 @@ impl<'r> Evaluator<'r> {
             Ok(text) => text,
             Err(host) => return host,
         };
-        node.push(Event::Record { text: text.clone() });
+        self.emit(node, || Event::Record { text: text.clone() });
         // RFC 7208 §4.6: any syntax error anywhere is a permerror before evaluation.
         match parse_cached(&text) {
             Ok(record) => self.evaluate_record(&record, domain, node).await,
@@ -497,6 +536,7 @@ impl<'r> Evaluator<'r> {
         {
             return Err(HostResult::new(SpfResult::PermError, Some(perm)));
         }
+        let node = self.req.trace.then_some(node);
         pick_spf_record(domain, texts, answer == Answer::NxDomain, node).map_err(|h| *h)
     }
 
@@ -516,7 +556,7 @@ impl<'r> Evaluator<'r> {
                 } => (*qualifier, mechanism),
                 TermKind::Redirect(_) | TermKind::Exp(_) => continue,
                 TermKind::Unknown { .. } => {
-                    node.push(Event::Note {
+                    self.emit(node, || Event::Note {
                         text: format!("{}: unknown modifier, ignored (RFC 7208 §6)", term.text),
                     });
                     continue;
@@ -544,7 +584,7 @@ impl<'r> Evaluator<'r> {
             return self.redirect(target, term, domain, node).await;
         }
         // RFC 7208 §4.7: the default result is "neutral".
-        node.push(Event::Note {
+        self.emit(node, || Event::Note {
             text: "no mechanism matched: default result neutral (RFC 7208 §4.7)".to_string(),
         });
         HostResult::new(SpfResult::Neutral, None)
@@ -559,9 +599,7 @@ impl<'r> Evaluator<'r> {
         domain: &str,
         node: &mut Node,
     ) -> Option<HostResult> {
-        let mut term_node = Node::new(Event::Note {
-            text: String::new(),
-        });
+        let mut term_node = Node::empty();
         if mechanism.counts_dns()
             && let Some(perm) = self.count_lookup(&term.text, &mut term_node)
         {
@@ -585,17 +623,24 @@ impl<'r> Evaluator<'r> {
                 None,
             ),
             Match::No(d) => (TermOutcome::NoMatch, d, None),
-            Match::Temp(p) => (TermOutcome::TempError, p.message.clone(), Some(p)),
-            Match::Perm(p) => (TermOutcome::PermError, p.message.clone(), Some(p)),
+            Match::Temp(p) => (TermOutcome::TempError, String::new(), Some(p)),
+            Match::Perm(p) => (TermOutcome::PermError, String::new(), Some(p)),
         };
-        term_node.event = Event::Term {
-            term: term.text.clone(),
-            outcome,
-            dns_lookups: self.lookups,
-            void_lookups: self.voids,
-            detail: (!detail.is_empty()).then_some(detail),
-        };
-        node.children.push(term_node);
+        if self.req.trace {
+            // A temperror's or permerror's detail is its problem's message.
+            let detail = match &problem {
+                Some(p) => p.message.clone(),
+                None => detail,
+            };
+            term_node.event = Event::Term {
+                term: term.text.clone(),
+                outcome,
+                dns_lookups: self.lookups,
+                void_lookups: self.voids,
+                detail: (!detail.is_empty()).then_some(detail),
+            };
+            node.children.push(term_node);
+        }
         let result = outcome.result()?;
         // The problem reads as a path of terms: "include:a: include:b: more than 10 …".
         let problem = problem.map(|p| p.within(&term.text, Some(term.position)));
@@ -613,9 +658,7 @@ impl<'r> Evaluator<'r> {
         node: &mut Node,
     ) -> HostResult {
         let text = term.text.as_str();
-        let mut term_node = Node::new(Event::Note {
-            text: String::new(),
-        });
+        let mut term_node = Node::empty();
         if let Some(p) = self.count_lookup(text, &mut term_node) {
             node.children.extend(term_node.children);
             return HostResult::perm(p.at(term.position), text);
@@ -627,22 +670,23 @@ impl<'r> Evaluator<'r> {
                 return HostResult::perm(p.at(term.position), text);
             }
         };
-        let (host, child) = self
-            .check_domain(target_name.clone(), Some(text.to_string()))
-            .await;
-        term_node.children.push(child);
-        let outcome = match host.result {
-            SpfResult::None => TermOutcome::PermError,
-            r => TermOutcome::Redirect(r),
-        };
-        term_node.event = Event::Term {
-            term: text.to_string(),
-            outcome,
-            dns_lookups: self.lookups,
-            void_lookups: self.voids,
-            detail: None,
-        };
-        node.children.push(term_node);
+        let via = self.why(|| text.to_string());
+        let (host, child) = self.check_domain(target_name.clone(), Some(via)).await;
+        if self.req.trace {
+            term_node.children.push(child);
+            let outcome = match host.result {
+                SpfResult::None => TermOutcome::PermError,
+                r => TermOutcome::Redirect(r),
+            };
+            term_node.event = Event::Term {
+                term: text.to_string(),
+                outcome,
+                dns_lookups: self.lookups,
+                void_lookups: self.voids,
+                detail: None,
+            };
+            node.children.push(term_node);
+        }
         // "If the redirect target has no SPF record, or check_host() returns 'none', the
         // result is a permerror" (RFC 7208 §6.1).
         if host.result == SpfResult::None {
@@ -734,7 +778,7 @@ impl<'r> Evaluator<'r> {
             )
         })?;
         if ms.has_macros() {
-            node.push(Event::Macro {
+            self.emit(node, || Event::Macro {
                 before: ms.to_string(),
                 after: out.clone(),
             });
@@ -774,9 +818,11 @@ impl<'r> Evaluator<'r> {
         let target = self.target(spec, domain, node).await.map_err(Match::Perm)?;
         match check_domain_syntax(&target) {
             Ok(()) => Ok(target),
-            Err(why) => Err(Match::No(format!(
-                "target {target:?} is not a valid domain: {why}"
-            ))),
+            Err(why) => {
+                Err(Match::No(self.why(|| {
+                    format!("target {target:?} is not a valid domain: {why}")
+                })))
+            }
         }
     }
 
@@ -785,9 +831,9 @@ impl<'r> Evaluator<'r> {
     fn eai_no_match(&self, spec: Option<&MacroString>) -> Option<Match> {
         let local = self.req.sender.rsplit_once('@').map_or("", |(l, _)| l);
         (spec.is_some_and(MacroString::uses_local_part) && !local.is_ascii()).then(|| {
-            Match::No(format!(
+            Match::No(self.why(|| format!(
                 "the local-part {local:?} is not ASCII: a term using %{{s}} or %{{l}} matches nothing (RFC 8616 §4)"
-            ))
+            )))
         })
     }
 
@@ -800,12 +846,16 @@ impl<'r> Evaluator<'r> {
             // RFC 7208 §5.6
             Mechanism::Ip4 { addr, prefix } => match (ip, Ipv4Net::new(*addr, *prefix)) {
                 (IpAddr::V4(v4), Ok(net)) if net.contains(&v4) => Match::Yes(String::new()),
-                (IpAddr::V6(_), _) => Match::No("an IPv6 client never matches ip4".into()),
+                (IpAddr::V6(_), _) => {
+                    Match::No(self.why(|| "an IPv6 client never matches ip4".into()))
+                }
                 _ => Match::No(String::new()),
             },
             Mechanism::Ip6 { addr, prefix } => match (ip, Ipv6Net::new(*addr, *prefix)) {
                 (IpAddr::V6(v6), Ok(net)) if net.contains(&v6) => Match::Yes(String::new()),
-                (IpAddr::V4(_), _) => Match::No("an IPv4 client never matches ip6".into()),
+                (IpAddr::V4(_), _) => {
+                    Match::No(self.why(|| "an IPv4 client never matches ip6".into()))
+                }
                 _ => Match::No(String::new()),
             },
             // RFC 7208 §5.2
@@ -817,13 +867,13 @@ impl<'r> Evaluator<'r> {
                     Ok(t) => t,
                     Err(e) => return Match::Perm(e),
                 };
-                let text = format!("include:{target}");
-                let (host, child) = self.check_domain(target.clone(), Some(text)).await;
-                node.children.push(child);
+                let via = self.why(|| format!("include:{target}"));
+                let (host, child) = self.check_domain(target.clone(), Some(via)).await;
+                self.attach(node, child);
                 match host.result {
-                    SpfResult::Pass => Match::Yes(format!("{target} returned pass")),
+                    SpfResult::Pass => Match::Yes(self.why(|| format!("{target} returned pass"))),
                     SpfResult::Fail | SpfResult::SoftFail | SpfResult::Neutral => {
-                        Match::No(format!("{target} returned {}", host.result))
+                        Match::No(self.why(|| format!("{target} returned {}", host.result)))
                     }
                     // The include term already names the target, so the problem reads as a
                     // path: "include:a: include:b: more than 10 …".
@@ -871,14 +921,15 @@ impl<'r> Evaluator<'r> {
                     Ok(names) => {
                         let t = target.to_ascii_lowercase();
                         match names.iter().find(|n| is_same_or_subdomain(n, &t)) {
-                            Some(n) => Match::Yes(format!("validated name {n} is within {t}")),
-                            None if names.is_empty() => {
-                                Match::No(format!("no validated name for {ip}"))
+                            Some(n) => {
+                                Match::Yes(self.why(|| format!("validated name {n} is within {t}")))
                             }
-                            None => Match::No(format!(
-                                "validated names ({}) are not within {t}",
-                                names.join(", ")
-                            )),
+                            None if names.is_empty() => {
+                                Match::No(self.why(|| format!("no validated name for {ip}")))
+                            }
+                            None => Match::No(self.why(|| {
+                                format!("validated names ({}) are not within {t}", names.join(", "))
+                            })),
                         }
                     }
                 }
@@ -905,9 +956,9 @@ impl<'r> Evaluator<'r> {
                     if let Some(p) = self.count_void(&format!("A {target}"), node) {
                         return Match::Perm(p);
                     }
-                    return Match::No(format!("{target} has no A record"));
+                    return Match::No(self.why(|| format!("{target} has no A record")));
                 }
-                Match::Yes(format!("{target} has an A record"))
+                Match::Yes(self.why(|| format!("{target} has an A record")))
             }
         }
     }
@@ -944,16 +995,14 @@ impl<'r> Evaluator<'r> {
             if primary && let Some(p) = self.count_void(&format!("{rtype} {name}"), node) {
                 return Match::Perm(p);
             }
-            return Match::No(format!("{name} has no {rtype} record"));
+            return Match::No(self.why(|| format!("{name} has no {rtype} record")));
         }
         if let Some(addr) = answer.records().iter().find(|r| addr_in(r, self.ip, cidr)) {
-            return Match::Yes(format!(
-                "{addr}{} contains {}",
-                cidr_suffix(self.ip, cidr),
-                self.ip
-            ));
+            return Match::Yes(
+                self.why(|| format!("{addr}{} contains {}", cidr_suffix(self.ip, cidr), self.ip)),
+            );
         }
-        Match::No(format!("no {rtype} address of {name} contains {}", self.ip))
+        Match::No(self.why(|| format!("no {rtype} address of {name} contains {}", self.ip)))
     }
 
     /// The `mx` mechanism (RFC 7208 §5.4, limits §4.6.4).
@@ -974,7 +1023,7 @@ impl<'r> Evaluator<'r> {
                 return Match::Perm(p);
             }
             // No implicit MX (RFC 7208 §5.4).
-            return Match::No(format!("{target} has no MX record"));
+            return Match::No(self.why(|| format!("{target} has no MX record")));
         }
         let mut names: Vec<(u16, String)> = answer
             .records()
@@ -1012,11 +1061,11 @@ impl<'r> Evaluator<'r> {
             }
             match self.address_match(exchange, cidr, false, node).await {
                 Match::No(_) => {}
-                Match::Yes(d) => return Match::Yes(format!("MX {exchange}: {d}")),
+                Match::Yes(d) => return Match::Yes(self.why(|| format!("MX {exchange}: {d}"))),
                 other => return other,
             }
         }
-        Match::No(format!("no MX host of {target} has address {}", self.ip))
+        Match::No(self.why(|| format!("no MX host of {target} has address {}", self.ip)))
     }
 
     /// PTR validation shared by `ptr` and `%{p}` (RFC 7208 §5.5, §4.6.4): names of the
@@ -1046,7 +1095,7 @@ impl<'r> Evaluator<'r> {
             .collect();
         let max = self.req.limits.ptr_names;
         if names.len() > max {
-            node.push(Event::Note {
+            self.emit(node, || Event::Note {
                 text: format!(
                     "{} PTR names; only the first {max} are checked (RFC 7208 §4.6.4)",
                     names.len()
@@ -1059,7 +1108,7 @@ impl<'r> Evaluator<'r> {
         let before = names.len();
         names.retain(|n| !n.is_empty());
         if names.len() < before {
-            node.push(Event::Note {
+            self.emit(node, || Event::Note {
                 text: "PTR record naming the root \".\": no host, skipped".to_string(),
             });
         }
@@ -1129,21 +1178,25 @@ impl<'r> Evaluator<'r> {
         domain: &str,
         trace: &mut Node,
     ) -> Option<String> {
-        let mut node = Node::new(Event::Note {
-            text: "exp= lookup (not counted toward the limits, RFC 7208 §6.2)".to_string(),
-        });
+        let mut node = if self.req.trace {
+            Node::new(Event::Note {
+                text: "exp= lookup (not counted toward the limits, RFC 7208 §6.2)".to_string(),
+            })
+        } else {
+            Node::empty()
+        };
         let result = self.explain_inner(ms, domain, &mut node).await;
-        trace.children.push(node);
+        self.attach(trace, node);
         match result {
             Ok(text) => {
-                trace.push(Event::Explanation {
+                self.emit(trace, || Event::Explanation {
                     text: text.clone(),
                     source: "exp=".to_string(),
                 });
                 Some(text)
             }
             Err(why) => {
-                trace.push(Event::Note {
+                self.emit(trace, || Event::Note {
                     text: format!("exp= ignored: {why}"),
                 });
                 None
@@ -1199,7 +1252,7 @@ impl<'r> Evaluator<'r> {
             Ok(ms) => expand(&ms, &self.vars(domain, None), true).unwrap_or_else(|_| text.clone()),
             Err(_) => text.clone(),
         };
-        trace.push(Event::Explanation {
+        self.emit(trace, || Event::Explanation {
             text: expanded.clone(),
             source: "default".to_string(),
         });
@@ -1219,19 +1272,22 @@ pub fn split_spf_records<T>(records: Vec<T>, text: impl Fn(&T) -> String) -> (Ve
 }
 
 /// RFC 7208 §4.5: the one TXT record of `texts` that begins with "v=spf1" followed by SP or
-/// the end; none gives "none", several a permerror. The others are noted as ignored.
+/// the end; none gives "none", several a permerror. The others are noted as ignored in
+/// `node` (`None` when not tracing).
 fn pick_spf_record(
     domain: &str,
     texts: Vec<String>,
     nxdomain: bool,
-    node: &mut Node,
+    mut node: Option<&mut Node>,
 ) -> Result<String, Box<HostResult>> {
     let (mut spf_texts, others) = split_spf_records(texts, |t| t.clone());
-    for text in others {
-        node.push(Event::Ignored {
-            text,
-            reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
-        });
+    if let Some(node) = node.as_deref_mut() {
+        for text in others {
+            node.push(Event::Ignored {
+                text,
+                reason: "not an SPF record (does not begin with \"v=spf1\")".to_string(),
+            });
+        }
     }
     match spf_texts.len() {
         0 => {
@@ -1248,11 +1304,13 @@ fn pick_spf_record(
         }
         1 => Ok(spf_texts.remove(0)),
         n => {
-            for t in &spf_texts {
-                node.push(Event::Ignored {
-                    text: t.clone(),
-                    reason: "one of several SPF records".to_string(),
-                });
+            if let Some(node) = node {
+                for t in &spf_texts {
+                    node.push(Event::Ignored {
+                        text: t.clone(),
+                        reason: "one of several SPF records".to_string(),
+                    });
+                }
             }
             Err(Box::new(HostResult::new(
                 SpfResult::PermError,

@@ -29,6 +29,14 @@ impl Node {
         }
     }
 
+    /// The node of an evaluation run without a trace (`SpfRequest::trace` off), also the
+    /// placeholder of a node whose event is known only later: an empty note, no allocation.
+    pub fn empty() -> Node {
+        Node::new(Event::Note {
+            text: String::new(),
+        })
+    }
+
     /// Appends a leaf event.
     pub fn push(&mut self, event: Event) {
         self.children.push(Node::new(event));
