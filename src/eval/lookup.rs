@@ -57,8 +57,14 @@ impl Lookup {
     /// [`Lookup::query`] with the [`Response`] (e.g. the CNAME chain the backend followed).
     pub async fn query_detailed(&mut self, name: &str, rtype: RType, node: &mut Node) -> Response {
         // One name on the wire, in zone data and in the trace (RFC 8616 §4: A-labels).
-        let name = query_name(name);
-        let name = name.as_str();
+        // An ASCII name (nearly all) is its own query name: no copy on this hot path.
+        let idna;
+        let name = if name.is_ascii() {
+            name
+        } else {
+            idna = query_name(name);
+            idna.as_str()
+        };
         let already_hit = self.deadline_hit || self.deadline.is_some_and(|d| d <= Instant::now());
         // `None`: the deadline cut the query short (or it was never sent).
         let response = match self.deadline {

@@ -829,8 +829,11 @@ impl<'r> Evaluator<'r> {
     /// RFC 8616 §4: with a non-ASCII local-part, "terms that include %{s} or %{l} do not match
     /// anything" (no DNS label can carry it); no query is sent for them.
     fn eai_no_match(&self, spec: Option<&MacroString>) -> Option<Match> {
+        if !spec.is_some_and(MacroString::uses_local_part) {
+            return None;
+        }
         let local = self.req.sender.rsplit_once('@').map_or("", |(l, _)| l);
-        (spec.is_some_and(MacroString::uses_local_part) && !local.is_ascii()).then(|| {
+        (!local.is_ascii()).then(|| {
             Match::No(self.why(|| format!(
                 "the local-part {local:?} is not ASCII: a term using %{{s}} or %{{l}} matches nothing (RFC 8616 §4)"
             )))
