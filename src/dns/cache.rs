@@ -327,7 +327,7 @@ mod tests {
 
     fn recs(ttl: u32) -> Answer {
         Answer::Records {
-            data: vec![RData::A("192.0.2.1".parse().unwrap())],
+            data: vec![RData::A("192.0.2.1".parse().unwrap())].into(),
             ttl,
         }
     }
@@ -590,7 +590,7 @@ mod tests {
             }
             async fn query_detailed(&self, _name: &str, _rtype: RType) -> Response {
                 let mut r = Response::new(Answer::Records {
-                    data: vec![RData::Txt(vec![b"v=DKIM1; p=".to_vec()])],
+                    data: vec![RData::Txt(vec![b"v=DKIM1; p=".to_vec()])].into(),
                     ttl: 60,
                 });
                 r.cname_chain = vec!["a.example".into(), "b.example".into()];
