@@ -46,6 +46,21 @@ impl RType {
         }
     }
 
+    /// The number of types: the length of a table indexed by [`RType::index`].
+    pub(crate) const COUNT: usize = 6;
+
+    /// A dense index, below [`RType::COUNT`], for per-type tables.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            RType::A => 0,
+            RType::Aaaa => 1,
+            RType::Mx => 2,
+            RType::Txt => 3,
+            RType::Ptr => 4,
+            RType::Cname => 5,
+        }
+    }
+
     /// Parses a mnemonic, case-insensitively.
     pub fn from_name(s: &str) -> Option<RType> {
         match s.to_ascii_uppercase().as_str() {

@@ -46,25 +46,10 @@ struct NameEntry {
 /// The records of one name grouped for answering.
 #[derive(Debug, Clone, Default)]
 struct Sets {
-    /// Per [`RType`] (see [`slot`]): the records of that type and their smallest TTL.
-    by_type: [Option<(Arc<[RData]>, u32)>; RTYPES],
+    /// Per [`RType`] (see [`RType::index`]): the records of that type and their smallest TTL.
+    by_type: [Option<(Arc<[RData]>, u32)>; RType::COUNT],
     /// The first CNAME record's target (normalized) and TTL.
     cname: Option<(String, u32)>,
-}
-
-/// The number of [`RType`]s.
-const RTYPES: usize = 6;
-
-/// The index of a type in [`Sets::by_type`].
-fn slot(rtype: RType) -> usize {
-    match rtype {
-        RType::A => 0,
-        RType::Aaaa => 1,
-        RType::Mx => 2,
-        RType::Txt => 3,
-        RType::Ptr => 4,
-        RType::Cname => 5,
-    }
 }
 
 /// What zone data alone says about one query.
@@ -223,11 +208,11 @@ impl ZoneData {
     /// The grouped records of an entry, built on first use.
     fn sets<'s>(&'s self, entry: &'s NameEntry) -> &'s Sets {
         entry.sets.get_or_init(|| {
-            let mut lists: [Vec<RData>; RTYPES] = Default::default();
-            let mut ttls = [u32::MAX; RTYPES];
+            let mut lists: [Vec<RData>; RType::COUNT] = Default::default();
+            let mut ttls = [u32::MAX; RType::COUNT];
             let mut cname = None;
             for r in entry.records.iter().filter_map(|&i| self.records.get(i)) {
-                let slot = r.data.rtype().map_or(RTYPES, slot);
+                let slot = r.data.rtype().map_or(RType::COUNT, RType::index);
                 if let (Some(list), Some(ttl)) = (lists.get_mut(slot), ttls.get_mut(slot)) {
                     list.push(r.data.clone());
                     *ttl = (*ttl).min(r.ttl);
@@ -285,7 +270,7 @@ impl ZoneData {
             let owner = self.owner_for(&current);
             let sets = owner.map(|e| self.sets(e));
             let found = sets
-                .and_then(|s| s.by_type.get(slot(rtype)))
+                .and_then(|s| s.by_type.get(rtype.index()))
                 .and_then(Option::as_ref);
             if let Some((data, ttl)) = found {
                 let ttl = chain_ttl.map_or(*ttl, |c| c.min(*ttl));
