@@ -8,17 +8,21 @@
 //! Concurrent misses for one (name, type) are coalesced: one query goes out, every caller gets
 //! its answer. Eviction is O(log n): an expiry index and an insertion-order index.
 //!
+//! A hit is the common case of a batch run: it takes a shared (read) lock, looks the name up
+//! without allocating (names already in key form are borrowed, one table per type) and clones
+//! the answer's shared records (`Arc`), never the records themselves.
+//!
 //! Time comes from `std::time::Instant` here, which is fine: the cache is below the recorder,
 //! so nothing time-dependent reaches evaluation traces except the (remaining) TTLs.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
-use super::{Answer, RType, Resolver, Response, normalize_name};
+use super::{Answer, RType, Resolver, Response, normalized};
 
 /// TTL for NXDOMAIN/NODATA when the answer carried no SOA (RFC 2308 §5 takes it from the SOA
 /// of the authority section; without one, 5 minutes is a common value).
@@ -29,6 +33,10 @@ pub const DEFAULT_MAX_TTL: u32 = 86_400;
 pub const DEFAULT_CAPACITY: usize = 10_000;
 
 type Key = (String, RType);
+
+/// Answers by normalized name, for one type. foldhash, seeded per process: the names come
+/// from DNS (hostile), and it is several times faster than SipHash on short names.
+type NameMap<V> = HashMap<Box<str>, V, foldhash::fast::RandomState>;
 
 struct Entry {
     response: Response,
@@ -42,7 +50,8 @@ type Flight = Arc<OnceCell<Response>>;
 
 #[derive(Default)]
 struct State {
-    entries: HashMap<Key, Entry>,
+    /// Per type ([`RType::index`]): the answers by name, so that a lookup borrows the name.
+    entries: [NameMap<Entry>; RType::COUNT],
     /// Insertion order, oldest first, for eviction.
     order: BTreeMap<u64, Key>,
     /// Expiry order: (expires, seq), soonest first.
@@ -52,8 +61,22 @@ struct State {
 }
 
 impl State {
+    fn table(&self, rtype: RType) -> Option<&NameMap<Entry>> {
+        self.entries.get(rtype.index())
+    }
+
+    fn table_mut(&mut self, rtype: RType) -> Option<&mut NameMap<Entry>> {
+        self.entries.get_mut(rtype.index())
+    }
+
+    /// The number of answers held.
+    fn len(&self) -> usize {
+        self.entries.iter().map(HashMap::len).sum()
+    }
+
     fn remove(&mut self, key: &Key) {
-        if let Some(e) = self.entries.remove(key) {
+        let removed = self.table_mut(key.1).and_then(|t| t.remove(key.0.as_str()));
+        if let Some(e) = removed {
             self.order.remove(&e.seq);
             self.expiry.remove(&(e.expires, e.seq));
         }
@@ -70,7 +93,7 @@ impl State {
 
     /// Makes room for one entry: an expired entry first, else the oldest; O(log n) each.
     fn make_room(&mut self, capacity: usize, now: Instant) {
-        while self.entries.len() >= capacity {
+        while self.len() >= capacity {
             let victim = match self.expiry.first() {
                 Some(&(expires, seq)) if expires <= now => Some(seq),
                 _ => self.order.first_key_value().map(|(&seq, _)| seq),
@@ -86,16 +109,16 @@ impl State {
         self.remove(&key);
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
-        self.order.insert(seq, key.clone());
-        self.expiry.insert((expires, seq));
-        self.entries.insert(
-            key,
-            Entry {
-                response,
-                expires,
-                seq,
-            },
-        );
+        let entry = Entry {
+            response,
+            expires,
+            seq,
+        };
+        if let Some(table) = self.entries.get_mut(key.1.index()) {
+            table.insert(key.0.as_str().into(), entry);
+            self.expiry.insert((expires, seq));
+            self.order.insert(seq, key);
+        }
     }
 }
 
@@ -114,7 +137,7 @@ type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 
 pub struct Cache {
     inner: Arc<dyn Resolver>,
-    state: Mutex<State>,
+    state: RwLock<State>,
     negative_ttl: u32,
     max_ttl: u32,
     capacity: usize,
@@ -127,7 +150,7 @@ impl Cache {
     pub fn new(inner: Arc<dyn Resolver>) -> Self {
         Cache {
             inner,
-            state: Mutex::new(State::default()),
+            state: RwLock::new(State::default()),
             negative_ttl: DEFAULT_NEGATIVE_TTL,
             max_ttl: DEFAULT_MAX_TTL,
             capacity: DEFAULT_CAPACITY,
@@ -175,31 +198,37 @@ impl Cache {
         CacheStats {
             hits: self.hits(),
             misses: self.misses(),
-            entries: self.lock().entries.len(),
+            entries: self.read().len(),
         }
     }
 
     /// Forgets every cached answer (the counters are kept; queries in flight still finish).
     pub fn clear(&self) {
-        let mut st = self.lock();
-        st.entries.clear();
+        let mut st = self.write();
+        st.entries.iter_mut().for_each(HashMap::clear);
         st.order.clear();
         st.expiry.clear();
     }
 
-    /// The state, even if another thread panicked while holding the lock: every update leaves
-    /// it consistent enough (at worst an index entry without its answer, skipped on eviction).
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The state to change, even if another thread panicked while holding the lock: every
+    /// update leaves it consistent enough (at worst an index entry without its answer, skipped
+    /// on eviction).
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// A fresh cached answer, with its TTL lowered to the time it has left.
-    fn get(st: &mut State, key: &Key, now: Instant) -> Option<Response> {
-        if st.entries.get(key)?.expires <= now {
-            st.remove(key);
+    /// The state to read (hits), shared between threads; see [`Cache::write`].
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh cached answer for the normalized `name`, with its TTL lowered to the time it
+    /// has left; `None` when there is none or it has expired (a miss removes it).
+    fn get(st: &State, name: &str, rtype: RType, now: Instant) -> Option<Response> {
+        let entry = st.table(rtype)?.get(name)?;
+        if entry.expires <= now {
             return None;
         }
-        let entry = st.entries.get(key)?;
         let left = entry.expires.saturating_duration_since(now);
         // Round up so a still-valid answer never claims TTL 0.
         let left =
@@ -243,7 +272,7 @@ impl Cache {
                 let expires = self
                     .lifetime(&response)
                     .and_then(|secs| now.checked_add(Duration::from_secs(u64::from(secs))));
-                let mut st = self.lock();
+                let mut st = self.write();
                 if let Some(expires) = expires {
                     st.make_room(self.capacity, now);
                     st.insert(key.clone(), response.clone(), expires);
@@ -270,14 +299,23 @@ impl Resolver for Cache {
     }
 
     async fn query_detailed(&self, name: &str, rtype: RType) -> Response {
-        let key = (normalize_name(name), rtype);
+        let key_name = normalized(name);
+        let now = (self.clock)();
+        // The common case: a fresh answer, under the shared lock.
+        let hit = Cache::get(&self.read(), &key_name, rtype, now);
+        if let Some(hit) = hit {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return hit;
+        }
+        let key = (key_name.into_owned(), rtype);
         let flight = {
-            let now = (self.clock)();
-            let mut st = self.lock();
-            if let Some(hit) = Cache::get(&mut st, &key, now) {
+            let mut st = self.write();
+            // Stored by another caller since the shared look, or expired (then dropped).
+            if let Some(hit) = Cache::get(&st, &key.0, rtype, now) {
                 self.hits.fetch_add(1, Ordering::Relaxed);
                 return hit;
             }
+            st.remove(&key);
             st.in_flight
                 .entry(key.clone())
                 .or_insert_with(|| Arc::new(OnceCell::new()))
@@ -298,6 +336,7 @@ impl Resolver for Cache {
 mod tests {
     use super::*;
     use crate::dns::RData;
+    use std::sync::Mutex;
 
     /// Answers from a table and counts queries per name.
     #[derive(Default)]
@@ -327,7 +366,7 @@ mod tests {
 
     fn recs(ttl: u32) -> Answer {
         Answer::Records {
-            data: vec![RData::A("192.0.2.1".parse().unwrap())],
+            data: vec![RData::A("192.0.2.1".parse().unwrap())].into(),
             ttl,
         }
     }
@@ -548,7 +587,7 @@ mod tests {
         assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
         assert!(c.query_detailed("pos", RType::A).await.cached);
         assert_eq!(slow.asked.load(Ordering::Relaxed), 2);
-        assert!(c.lock().in_flight.is_empty());
+        assert!(c.write().in_flight.is_empty());
     }
 
     #[tokio::test]
@@ -590,7 +629,7 @@ mod tests {
             }
             async fn query_detailed(&self, _name: &str, _rtype: RType) -> Response {
                 let mut r = Response::new(Answer::Records {
-                    data: vec![RData::Txt(vec![b"v=DKIM1; p=".to_vec()])],
+                    data: vec![RData::Txt(vec![b"v=DKIM1; p=".to_vec()])].into(),
                     ttl: 60,
                 });
                 r.cname_chain = vec!["a.example".into(), "b.example".into()];

@@ -9,7 +9,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{Answer, RType, Resolver, Response, normalize_name};
+use super::{Answer, RType, Resolver, Response, normalize_name, normalized};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FaultKind {
@@ -205,7 +205,7 @@ impl Faults {
     }
 
     fn rule_for(&self, name: &str, rtype: RType) -> Option<usize> {
-        let name = normalize_name(name);
+        let name = normalized(name);
         self.rules
             .iter()
             .position(|(n, t, _)| *n == name && t.is_none_or(|t| t == rtype))

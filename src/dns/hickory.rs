@@ -155,7 +155,7 @@ impl HickoryResolver {
                 if !data.is_empty() {
                     // The TTL covers the whole chain: a CNAME that expires sooner bounds it.
                     let mut response = Response::new(Answer::Records {
-                        data,
+                        data: data.into(),
                         ttl: data_ttl,
                     });
                     response.cname_chain = followed(&chain);

@@ -14,8 +14,10 @@ pub mod overlay;
 pub mod recorder;
 pub mod zone;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -41,6 +43,21 @@ impl RType {
             RType::Txt => "TXT",
             RType::Ptr => "PTR",
             RType::Cname => "CNAME",
+        }
+    }
+
+    /// The number of types: the length of a table indexed by [`RType::index`].
+    pub(crate) const COUNT: usize = 6;
+
+    /// A dense index, below [`RType::COUNT`], for per-type tables.
+    pub(crate) fn index(self) -> usize {
+        match self {
+            RType::A => 0,
+            RType::Aaaa => 1,
+            RType::Mx => 2,
+            RType::Txt => 3,
+            RType::Ptr => 4,
+            RType::Cname => 5,
         }
     }
 
@@ -163,8 +180,9 @@ pub struct Record {
 /// that must become `temperror`, never "no record".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
-    /// At least one record of the asked type (after following CNAMEs).
-    Records { data: Vec<RData>, ttl: u32 },
+    /// At least one record of the asked type (after following CNAMEs). Shared (`Arc`): zone
+    /// data and caches hand out the same records to every query without copying them.
+    Records { data: Arc<[RData]>, ttl: u32 },
     /// RCODE NXDOMAIN: the name does not exist.
     NxDomain,
     /// NOERROR with an empty answer section: the name exists, without records of this type.
@@ -364,12 +382,22 @@ pub fn query_name(name: &str) -> String {
 /// [`query_name`], lower-cased, without one trailing dot: the key form used by overlays, caches
 /// and fault rules.
 pub fn normalize_name(name: &str) -> String {
+    normalized(name).into_owned()
+}
+
+/// [`normalize_name`] without an allocation when the name is already in key form (ASCII,
+/// no upper-case letter; a trailing dot is sliced off): the lookup path of overlays and caches.
+pub fn normalized(name: &str) -> Cow<'_, str> {
     let name = name.strip_suffix('.').unwrap_or(name);
-    // ASCII names (nearly all) need no IDNA step: one allocation, not two.
-    if name.is_ascii() {
-        return name.to_ascii_lowercase();
+    if !name.is_ascii() {
+        return Cow::Owned(query_name(name).to_ascii_lowercase());
     }
-    query_name(name).to_ascii_lowercase()
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        // ASCII names (nearly all) need no IDNA step: one allocation, not two.
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 /// The reverse-lookup name of an address (`in-addr.arpa` / nibble `ip6.arpa`), RFC 1035 §3.5,
@@ -411,6 +439,13 @@ mod tests {
         assert_eq!(query_name("Bücher.Example"), "xn--bcher-kva.Example");
         assert_eq!(normalize_name("BÜCHER.example."), "xn--bcher-kva.example");
         assert_eq!(query_name("_spf.example.com"), "_spf.example.com");
+        // Names already in key form are borrowed, others converted.
+        assert!(matches!(
+            normalized("a.example."),
+            Cow::Borrowed("a.example")
+        ));
+        assert!(matches!(normalized("A.example"), Cow::Owned(n) if n == "a.example"));
+        assert_eq!(normalized("Bücher.example."), "xn--bcher-kva.example");
         // A label IDNA refuses is kept (it matches nothing).
         let bad = format!("{}.example", "ü".repeat(70));
         assert_eq!(query_name(&bad), bad);

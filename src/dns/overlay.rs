@@ -7,24 +7,49 @@
 //! (name, type) pairs the data contains.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use super::zone::{ZoneError, parse_zone};
-use super::{Answer, RData, RType, Record, Resolver, Response, normalize_name};
+use super::{Answer, RData, RType, Record, Resolver, Response, normalize_name, normalized};
 
 /// Most CNAMEs followed for one query before giving up (RFC 1034 §3.6.2 asks resolvers to
 /// bound the chain; 8 is what common resolvers use).
 pub const MAX_CNAME_HOPS: usize = 8;
 
+/// The name table's hash: foldhash, seeded per process (names come from zone files and from
+/// DNS, so a fixed-key hash would let crafted names collide), several times faster than
+/// SipHash on the short keys looked up for every query.
+type NameMap<V> = std::collections::HashMap<Box<str>, V, foldhash::fast::RandomState>;
+
 /// Records by owner name (compared case-insensitively, trailing dot ignored).
 #[derive(Debug, Clone, Default)]
 pub struct ZoneData {
     records: Vec<Record>,
-    /// Normalized owner name -> indexes into `records`.
-    by_name: HashMap<String, Vec<usize>>,
-    /// Every proper ancestor of an owner name: names that exist as empty non-terminals.
-    ancestors: HashSet<String>,
+    /// Every name that exists in the data: owner names, and their proper ancestors, which
+    /// exist as empty non-terminals (RFC 8020) when they own nothing. Keys are normalized.
+    names: NameMap<NameEntry>,
+}
+
+/// One existing name of the zone data.
+#[derive(Debug, Clone, Default)]
+struct NameEntry {
+    /// Indexes into `ZoneData::records` of the records it owns, in insertion order (empty for
+    /// an empty non-terminal).
+    records: Vec<usize>,
+    /// `*.<this name>` exists: a name below this one may be synthesised from it (RFC 4592).
+    wildcard_below: bool,
+    /// The answers at this name, built from `records` on its first lookup (and rebuilt after
+    /// a record is added to it), so that a query clones a shared slice, not the records.
+    sets: OnceLock<Sets>,
+}
+
+/// The records of one name grouped for answering.
+#[derive(Debug, Clone, Default)]
+struct Sets {
+    /// Per [`RType`] (see [`RType::index`]): the records of that type and their smallest TTL.
+    by_type: [Option<(Arc<[RData]>, u32)>; RType::COUNT],
+    /// The first CNAME record's target (normalized) and TTL.
+    cname: Option<(String, u32)>,
 }
 
 /// What zone data alone says about one query.
@@ -38,6 +63,16 @@ pub enum ZoneLookup {
     /// `ttl` is the smallest TTL of the CNAMEs followed so far (`None`: no CNAME followed,
     /// `name` is the queried name).
     Delegate { name: String, ttl: Option<u32> },
+}
+
+/// [`ZoneLookup`] without copying the final name, and whether that name exists in the data.
+enum Walk<'a> {
+    Answered(Answer),
+    Delegate {
+        name: Cow<'a, str>,
+        ttl: Option<u32>,
+        exists: bool,
+    },
 }
 
 impl ZoneData {
@@ -68,18 +103,39 @@ impl ZoneData {
 
     fn push(&mut self, mut record: Record) {
         record.name = normalize_name(&record.name);
-        let mut name = record.name.as_str();
-        // RFC 8020: a name below which records exist does exist (as an empty non-terminal).
-        while let Some((_, parent)) = split_first_label(name) {
-            if !self.ancestors.insert(parent.to_string()) {
-                break; // its own ancestors were inserted with it
-            }
-            name = parent;
+        let index = self.records.len();
+        let mut child = record.name.as_str();
+        let mut child_is_new = false;
+        if let Some(entry) = self.names.get_mut(child) {
+            entry.records.push(index);
+            entry.sets = OnceLock::new();
+        } else {
+            let entry = NameEntry {
+                records: vec![index],
+                ..NameEntry::default()
+            };
+            self.names.insert(child.into(), entry);
+            child_is_new = true;
         }
-        self.by_name
-            .entry(record.name.clone())
-            .or_default()
-            .push(self.records.len());
+        // RFC 8020: a name below which records exist does exist (as an empty non-terminal).
+        // A name already present had its ancestors inserted with it.
+        while child_is_new {
+            let Some((label, parent)) = split_first_label(child) else {
+                break;
+            };
+            child_is_new = false;
+            if let Some(entry) = self.names.get_mut(parent) {
+                entry.wildcard_below |= label == "*";
+            } else {
+                let entry = NameEntry {
+                    wildcard_below: label == "*",
+                    ..NameEntry::default()
+                };
+                self.names.insert(parent.into(), entry);
+                child_is_new = true;
+            }
+            child = parent;
+        }
         self.records.push(record);
     }
 
@@ -103,53 +159,79 @@ impl ZoneData {
 
     /// The records owned by `name` (any type).
     pub fn records_at(&self, name: &str) -> impl Iterator<Item = &Record> {
-        self.records_at_key(&normalize_name(name))
+        self.records_at_key(&normalized(name))
     }
 
     /// The records owned by the normalized `key` (any type).
     fn records_at_key<'s>(&'s self, key: &str) -> impl Iterator<Item = &'s Record> + use<'s> {
-        let idx = self.by_name.get(key).map(Vec::as_slice).unwrap_or(&[]);
+        let idx = self
+            .names
+            .get(key)
+            .map(|e| e.records.as_slice())
+            .unwrap_or(&[]);
         idx.iter().filter_map(|&i| self.records.get(i))
     }
 
     /// True if `name` exists in the data: it owns records, or records exist below it (an
     /// empty non-terminal, RFC 8020 §2), or a wildcard matches it (RFC 4592).
     pub fn name_exists(&self, name: &str) -> bool {
-        self.owner_for(&normalize_name(name)).is_some()
+        self.owner_for(&normalized(name)).is_some()
     }
 
-    /// True if the normalized `name` is an owner name or an empty non-terminal of the data.
-    fn exists_as_is(&self, name: &str) -> bool {
-        self.by_name.contains_key(name) || self.ancestors.contains(name)
-    }
-
-    /// The owner name whose records answer for the normalized `name` (RFC 4592 §3.3.1): the
-    /// name itself when it exists (also as an empty non-terminal: "a wildcard does not match
-    /// an existing name", §2.2.2); else the wildcard `*.<closest encloser>` when the data has
-    /// it, the closest encloser being the longest existing ancestor (so an existing name or
-    /// empty non-terminal between the name and a wildcard blocks it, §2.2.2, §3.3.1); else
-    /// `None` (the name does not exist).
-    fn owner_for<'n>(&self, name: &'n str) -> Option<Cow<'n, str>> {
-        if self.exists_as_is(name) {
-            return Some(Cow::Borrowed(name));
+    /// The entry whose records answer for the normalized `name` (RFC 4592 §3.3.1): the name
+    /// itself when it exists (also as an empty non-terminal: "a wildcard does not match an
+    /// existing name", §2.2.2); else the wildcard `*.<closest encloser>` when the data has it,
+    /// the closest encloser being the longest existing ancestor (so an existing name or empty
+    /// non-terminal between the name and a wildcard blocks it, §2.2.2, §3.3.1); else `None`
+    /// (the name does not exist). The source of synthesis may itself be an empty
+    /// non-terminal: the name then exists without records (NODATA), §2.2.1.
+    fn owner_for(&self, name: &str) -> Option<&NameEntry> {
+        if let Some(entry) = self.names.get(name) {
+            return Some(entry);
         }
         let mut n = name;
-        let closest_encloser = loop {
+        loop {
             match split_first_label(n) {
-                Some((_, parent)) if self.exists_as_is(parent) => break parent,
-                Some((_, parent)) => n = parent,
+                Some((_, parent)) => match self.names.get(parent) {
+                    Some(encloser) if encloser.wildcard_below => {
+                        return self.names.get(format!("*.{parent}").as_str());
+                    }
+                    Some(_) => return None,
+                    None => n = parent,
+                },
                 // Nothing above exists in the data: the root is the closest encloser.
-                None => break "",
+                None => return self.names.get("*"),
             }
-        };
-        let source = if closest_encloser.is_empty() {
-            "*".to_string()
-        } else {
-            format!("*.{closest_encloser}")
-        };
-        // The source of synthesis may itself be an empty non-terminal: the name then exists
-        // without records (NODATA), RFC 4592 §2.2.1.
-        self.exists_as_is(&source).then_some(Cow::Owned(source))
+        }
+    }
+
+    /// The grouped records of an entry, built on first use.
+    fn sets<'s>(&'s self, entry: &'s NameEntry) -> &'s Sets {
+        entry.sets.get_or_init(|| {
+            let mut lists: [Vec<RData>; RType::COUNT] = Default::default();
+            let mut ttls = [u32::MAX; RType::COUNT];
+            let mut cname = None;
+            for r in entry.records.iter().filter_map(|&i| self.records.get(i)) {
+                let slot = r.data.rtype().map_or(RType::COUNT, RType::index);
+                if let (Some(list), Some(ttl)) = (lists.get_mut(slot), ttls.get_mut(slot)) {
+                    list.push(r.data.clone());
+                    *ttl = (*ttl).min(r.ttl);
+                }
+                if let RData::Cname(target) = &r.data {
+                    cname.get_or_insert_with(|| (normalize_name(target), r.ttl));
+                }
+            }
+            let mut sets = Sets {
+                cname,
+                ..Sets::default()
+            };
+            for ((set, list), ttl) in sets.by_type.iter_mut().zip(lists).zip(ttls) {
+                if !list.is_empty() {
+                    *set = Some((list.into(), ttl));
+                }
+            }
+            sets
+        })
     }
 
     /// Answers from the data alone, following CNAMEs inside it; see [`ZoneLookup`].
@@ -160,6 +242,19 @@ impl ZoneData {
     /// [`ZoneData::resolve`] with the CNAME chain followed in the data (the queried name
     /// first, the last target last; empty when no CNAME was followed).
     pub fn resolve_chain(&self, name: &str, rtype: RType) -> (ZoneLookup, Vec<String>) {
+        let (walk, chain) = self.walk(name, rtype);
+        let lookup = match walk {
+            Walk::Answered(a) => ZoneLookup::Answered(a),
+            Walk::Delegate { name, ttl, .. } => ZoneLookup::Delegate {
+                name: name.into_owned(),
+                ttl,
+            },
+        };
+        (lookup, chain)
+    }
+
+    /// [`ZoneData::resolve_chain`] without copies: records are shared, names borrowed.
+    fn walk<'a>(&'a self, name: &'a str, rtype: RType) -> (Walk<'a>, Vec<String>) {
         let chain = |seen: &[String], current: &str| -> Vec<String> {
             if seen.is_empty() {
                 Vec::new()
@@ -167,57 +262,51 @@ impl ZoneData {
                 seen.iter().cloned().chain([current.to_string()]).collect()
             }
         };
-        let mut current = normalize_name(name);
+        let mut current: Cow<'a, str> = normalized(name);
         let mut chain_ttl: Option<u32> = None;
         let mut seen: Vec<String> = Vec::new();
         loop {
-            let mut data = Vec::new();
-            let mut ttl = u32::MAX;
-            let mut cname: Option<(&str, u32)> = None;
             // RFC 4592: a name that does not exist takes the records of a matching wildcard.
             let owner = self.owner_for(&current);
-            for r in owner.iter().flat_map(|o| self.records_at_key(o)) {
-                if r.data.rtype() == Some(rtype) {
-                    data.push(r.data.clone());
-                    ttl = ttl.min(r.ttl);
-                } else if let RData::Cname(target) = &r.data {
-                    cname.get_or_insert((target.as_str(), r.ttl));
-                }
-            }
-            if !data.is_empty() {
-                let ttl = chain_ttl.map_or(ttl, |c| c.min(ttl));
+            let sets = owner.map(|e| self.sets(e));
+            let found = sets
+                .and_then(|s| s.by_type.get(rtype.index()))
+                .and_then(Option::as_ref);
+            if let Some((data, ttl)) = found {
+                let ttl = chain_ttl.map_or(*ttl, |c| c.min(*ttl));
                 let followed = chain(&seen, &current);
-                return (
-                    ZoneLookup::Answered(Answer::Records { data, ttl }),
-                    followed,
-                );
+                let answer = Answer::Records {
+                    data: data.clone(),
+                    ttl,
+                };
+                return (Walk::Answered(answer), followed);
             }
             // RFC 1034 §3.6.2: a CNAME at the name stands for all its other types.
-            let Some((target, cttl)) = cname else {
+            let Some((target, cttl)) = sets.and_then(|s| s.cname.as_ref()) else {
                 let followed = chain(&seen, &current);
-                let lookup = ZoneLookup::Delegate {
+                let walk = Walk::Delegate {
                     name: current,
                     ttl: chain_ttl,
+                    exists: owner.is_some(),
                 };
-                return (lookup, followed);
+                return (walk, followed);
             };
-            seen.push(current);
-            let target = normalize_name(target);
-            if seen.contains(&target) {
+            seen.push(current.into_owned());
+            if seen.iter().any(|s| s == target) {
                 let error = Answer::Error(format!(
                     "CNAME loop at {target} (chain: {} -> {target})",
                     seen.join(" -> ")
                 ));
-                return (ZoneLookup::Answered(error), Vec::new());
+                return (Walk::Answered(error), Vec::new());
             }
             if seen.len() > MAX_CNAME_HOPS {
                 let error = Answer::Error(format!(
                     "CNAME chain longer than {MAX_CNAME_HOPS} at {target}"
                 ));
-                return (ZoneLookup::Answered(error), Vec::new());
+                return (Walk::Answered(error), Vec::new());
             }
-            chain_ttl = Some(chain_ttl.map_or(cttl, |c| c.min(cttl)));
-            current = target;
+            chain_ttl = Some(chain_ttl.map_or(*cttl, |c| c.min(*cttl)));
+            current = Cow::Borrowed(target.as_str());
         }
     }
 
@@ -225,9 +314,9 @@ impl ZoneData {
     /// name or at the end of a CNAME chain inside the data, or a CNAME-chain error. `None`
     /// when the answer would have to come from elsewhere.
     pub fn lookup(&self, name: &str, rtype: RType) -> Option<Answer> {
-        match self.resolve(name, rtype) {
-            ZoneLookup::Answered(a) => Some(a),
-            ZoneLookup::Delegate { .. } => None,
+        match self.walk(name, rtype).0 {
+            Walk::Answered(a) => Some(a),
+            Walk::Delegate { .. } => None,
         }
     }
 
@@ -241,17 +330,11 @@ impl ZoneData {
     /// [`ZoneData::lookup_offline`] with the CNAME chain followed (see
     /// [`ZoneData::resolve_chain`]).
     pub fn lookup_offline_chain(&self, name: &str, rtype: RType) -> (Answer, Vec<String>) {
-        let (lookup, chain) = self.resolve_chain(name, rtype);
-        let answer = match lookup {
-            ZoneLookup::Answered(a) => a,
-            // `name` is normalized already (the end of the chain resolve_chain followed).
-            ZoneLookup::Delegate { name, .. } => {
-                if self.owner_for(&name).is_some() {
-                    Answer::NoData
-                } else {
-                    Answer::NxDomain
-                }
-            }
+        let (walk, chain) = self.walk(name, rtype);
+        let answer = match walk {
+            Walk::Answered(a) => a,
+            Walk::Delegate { exists: true, .. } => Answer::NoData,
+            Walk::Delegate { exists: false, .. } => Answer::NxDomain,
         };
         (answer, chain)
     }
@@ -323,14 +406,18 @@ impl TxtReplacement {
             // TTL 0: a dry-run answer is nothing to cache.
             Answer::Records { data, .. } => {
                 let mut kept: Vec<RData> = data
-                    .into_iter()
+                    .iter()
                     .filter(|d| !d.txt_joined().is_some_and(|t| (self.replaces)(&t)))
+                    .cloned()
                     .collect();
                 kept.push(self.data.clone());
-                Answer::Records { data: kept, ttl: 0 }
+                Answer::Records {
+                    data: kept.into(),
+                    ttl: 0,
+                }
             }
             Answer::NxDomain | Answer::NoData => Answer::Records {
-                data: vec![self.data.clone()],
+                data: Arc::from([self.data.clone()]),
                 ttl: 0,
             },
             failure => failure,
@@ -443,7 +530,7 @@ impl Resolver for Overlay {
         if self.replacements.is_empty() {
             return self.below(name, rtype).await;
         }
-        let key = normalize_name(name);
+        let key = normalized(name);
         let below = self.below(name, rtype).await;
         let mut answer = below.answer.clone();
         if rtype == RType::Txt {
@@ -510,7 +597,7 @@ mod tests {
         async fn query(&self, name: &str, rtype: RType) -> Answer {
             self.0.lock().unwrap().push((name.to_string(), rtype));
             Answer::Records {
-                data: vec![txt("live")],
+                data: vec![txt("live")].into(),
                 ttl: 1000,
             }
         }
@@ -525,7 +612,7 @@ mod tests {
         assert_eq!(
             z.lookup("EXAMPLE.com.", RType::A),
             Some(Answer::Records {
-                data: vec![a("192.0.2.1"), a("192.0.2.2")],
+                data: vec![a("192.0.2.1"), a("192.0.2.2")].into(),
                 ttl: 100
             })
         );
@@ -538,7 +625,7 @@ mod tests {
         assert_eq!(
             z.lookup("alias.example.com", RType::Txt),
             Some(Answer::Records {
-                data: vec![txt("v=spf1 -all")],
+                data: vec![txt("v=spf1 -all")].into(),
                 ttl: 50
             })
         );
@@ -546,7 +633,7 @@ mod tests {
         assert_eq!(
             z.lookup("www.example.com", RType::Cname),
             Some(Answer::Records {
-                data: vec![RData::Cname("example.com".into())],
+                data: vec![RData::Cname("example.com".into())].into(),
                 ttl: 300
             })
         );
@@ -558,7 +645,7 @@ mod tests {
         assert_eq!(
             z.lookup("c1.example.com", RType::A),
             Some(Answer::Records {
-                data: vec![a("192.0.2.9")],
+                data: vec![a("192.0.2.9")].into(),
                 ttl: 300
             })
         );
@@ -630,7 +717,7 @@ mod tests {
         assert_eq!(
             o.query("www.example.com.", RType::Txt).await,
             Answer::Records {
-                data: vec![txt("v=spf1 -all")],
+                data: vec![txt("v=spf1 -all")].into(),
                 ttl: 300
             }
         );
@@ -644,7 +731,7 @@ mod tests {
         assert_eq!(
             o.query("example.com", RType::Txt).await,
             Answer::Records {
-                data: vec![txt("v=spf1 -all")],
+                data: vec![txt("v=spf1 -all")].into(),
                 ttl: 300
             }
         );
@@ -661,7 +748,7 @@ mod tests {
         assert_eq!(
             o.query("out.example.com", RType::Txt).await,
             Answer::Records {
-                data: vec![txt("live")],
+                data: vec![txt("live")].into(),
                 ttl: 300
             }
         );
@@ -719,6 +806,39 @@ mod tests {
         assert_eq!(split_first_label("a\\.b.c"), Some(("a\\.b", "c")));
         assert_eq!(split_first_label("root"), None);
     }
+    #[test]
+    fn answers_follow_records_added_after_a_lookup() {
+        let mut z = ZoneData::new();
+        z.add("host.example", 60, a("192.0.2.1"));
+        assert_eq!(z.lookup_offline("x.example", RType::Txt), Answer::NxDomain);
+        assert_eq!(
+            z.lookup_offline("host.example", RType::A).records().len(),
+            1
+        );
+        // The grouped answers built by the lookups are rebuilt with the new records.
+        z.add("HOST.example.", 30, a("192.0.2.2"));
+        z.add("*.example", 60, txt("wild"));
+        assert_eq!(
+            z.lookup_offline("host.example", RType::A),
+            Answer::Records {
+                data: vec![a("192.0.2.1"), a("192.0.2.2")].into(),
+                ttl: 30
+            }
+        );
+        assert_eq!(
+            z.lookup_offline("x.example", RType::Txt).records(),
+            &[txt("wild")]
+        );
+        // A shared answer: two lookups hand out the same records, not copies.
+        let (Answer::Records { data: d1, .. }, Answer::Records { data: d2, .. }) = (
+            z.lookup_offline("host.example", RType::A),
+            z.lookup_offline("Host.Example", RType::A),
+        ) else {
+            panic!("records expected");
+        };
+        assert!(Arc::ptr_eq(&d1, &d2));
+    }
+
     fn wildcard_zone() -> ZoneData {
         ZoneData::from_zone_text(
             "$TTL 60\n\
@@ -742,7 +862,7 @@ mod tests {
     fn wildcards_rfc4592() {
         let z = wildcard_zone();
         let spf = Answer::Records {
-            data: vec![txt("v=spf1 -all")],
+            data: vec![txt("v=spf1 -all")].into(),
             ttl: 60,
         };
         // A name that does not exist takes the wildcard's records, at any depth (§2.1.1).
@@ -857,7 +977,7 @@ mod tests {
             async fn query(&self, name: &str, _: RType) -> Answer {
                 match name {
                     "live.example" => Answer::Records {
-                        data: vec![txt("v=spf1 -all"), txt("v=spf1 ?all"), txt("keep")],
+                        data: vec![txt("v=spf1 -all"), txt("v=spf1 ?all"), txt("keep")].into(),
                         ttl: 500,
                     },
                     "broken.example" => Answer::ServFail,
@@ -876,7 +996,7 @@ mod tests {
         assert_eq!(
             o.query("live.example", RType::Txt).await,
             Answer::Records {
-                data: vec![txt("keep"), txt("v=spf1 +all")],
+                data: vec![txt("keep"), txt("v=spf1 +all")].into(),
                 ttl: 0
             }
         );
