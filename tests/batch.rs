@@ -132,6 +132,51 @@ fn a_bad_line_is_reported_in_place_and_the_run_goes_on() {
     assert_eq!(docs[4]["line"], 6);
 }
 
+/// Lines are evaluated in chunks of consecutive lines (`batch::run`): whatever the concurrency,
+/// each output line stays in its input line's place, bad lines included, wherever they fall in
+/// or between chunks.
+#[test]
+fn order_is_kept_across_chunks_with_bad_lines_anywhere() {
+    let mut content = String::new();
+    let mut want: Vec<String> = Vec::new();
+    for i in 1..=150u32 {
+        if i % 7 == 0 || i % 23 == 1 {
+            content.push_str(&format!("thespykiller.co.uk 10.0.{i}\n"));
+            want.push(format!("line {i}: error:"));
+        } else {
+            let ip = format!("198.51.{}.{}", i / 200, i % 200);
+            content.push_str(&format!("thespykiller.co.uk {ip}\n"));
+            want.push(format!("thespykiller.co.uk {ip} "));
+        }
+    }
+    let file = input("chunks.txt", &content);
+    let f = file.to_str().unwrap();
+    for concurrency in ["1", "3", "16", "17", "64"] {
+        let (code, out, _) = run(&[
+            "batch",
+            "--zone",
+            SEED,
+            "--offline",
+            "--concurrency",
+            concurrency,
+            f,
+        ]);
+        assert_eq!(code, 2, "bad lines make the run exit 2");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines.len(),
+            want.len(),
+            "--concurrency {concurrency}: {out}"
+        );
+        for (got, want) in lines.iter().zip(&want) {
+            assert!(
+                got.starts_with(want.as_str()),
+                "--concurrency {concurrency}: {got:?} should start with {want:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn json_lines_input_and_unreadable_input() {
     let file = input(

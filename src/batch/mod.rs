@@ -6,8 +6,11 @@
 pub mod input;
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -102,7 +105,48 @@ type Rendered = (String, Class);
 
 enum Pending {
     Ready(Rendered),
-    Running(JoinHandle<Rendered>),
+    /// A chunk of consecutive lines evaluated by one task, results in input order.
+    Running(JoinHandle<Vec<Rendered>>),
+}
+
+/// At most this many consecutive lines go to one task. Spawning a task per line cost the
+/// input-reading thread a copy of the evaluation's large state machine and the runtime a
+/// cross-thread wake-up per line; a chunk pays them once. Only lines already read are
+/// chunked (never waiting for more input), so a slow input is not delayed.
+const CHUNK: usize = 16;
+
+/// The lines of one chunk, evaluated concurrently (DNS waits overlap), results in order.
+async fn evaluate_chunk(
+    resolver: Arc<dyn Resolver>,
+    chunk: Vec<Pair>,
+    opts: Options,
+) -> Vec<Rendered> {
+    let mut running: Vec<Pin<Box<dyn Future<Output = Rendered> + Send + '_>>> = chunk
+        .iter()
+        .map(|pair| {
+            Box::pin(evaluate(resolver.clone(), pair, opts))
+                as Pin<Box<dyn Future<Output = Rendered> + Send + '_>>
+        })
+        .collect();
+    let mut done: Vec<Option<Rendered>> = running.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, slot) in running.iter_mut().zip(done.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    Poll::Ready(r) => *slot = Some(r),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
 }
 
 /// The longest error message echoed in the output.
@@ -174,38 +218,64 @@ pub async fn run<W: Write>(
     mut progress: impl FnMut(),
 ) -> std::io::Result<Summary> {
     let bound = opts.concurrency.max(1);
-    let mut queue: VecDeque<Pending> = VecDeque::with_capacity(bound);
+    let chunk_max = CHUNK.min(bound);
+    let mut queue: VecDeque<(Pending, usize)> = VecDeque::with_capacity(bound);
+    // Lines in `queue` (a chunk counts its lines): the reorder bound.
+    let mut queued = 0usize;
     let mut summary = Summary::default();
-    loop {
+    let mut chunk: Vec<Pair> = Vec::with_capacity(chunk_max);
+    let mut open = true;
+    while open {
         // The oldest result is written first; a full queue waits for it (the reorder bound).
-        while queue.len() >= bound {
-            flush_front(&mut queue, out, &mut summary, &mut progress).await?;
+        while queued + chunk_max > bound && !queue.is_empty() {
+            queued -= flush_front(&mut queue, out, &mut summary, &mut progress).await?;
         }
         // Results already finished at the front go out without waiting for more input.
-        while matches!(queue.front(), Some(Pending::Ready(_)))
-            || matches!(queue.front(), Some(Pending::Running(h)) if h.is_finished())
+        while matches!(queue.front(), Some((Pending::Ready(_), _)))
+            || matches!(queue.front(), Some((Pending::Running(h), _)) if h.is_finished())
         {
-            flush_front(&mut queue, out, &mut summary, &mut progress).await?;
+            queued -= flush_front(&mut queue, out, &mut summary, &mut progress).await?;
         }
-        let Some(entry) = rx.recv().await else { break };
-        let pending = match entry.parsed {
-            Err(msg) => Pending::Ready((
-                render_error(opts.format, entry.line, &msg),
-                Class::InputError,
-            )),
-            Ok(mut pair) => {
-                // A text line reads only the results: evaluate without building the trace
-                // (the results are the same; JSON Lines keep the full document).
-                if opts.format == OutputFormat::Text {
-                    pair.request.spf.trace = false;
+        // One line (waiting for it), then those already read, up to a chunk.
+        let mut next = rx.recv().await;
+        let mut taken = 0;
+        loop {
+            let Some(entry) = next else {
+                open = false;
+                break;
+            };
+            match entry.parsed {
+                Ok(mut pair) => {
+                    // A text line reads only the results: evaluate without building the
+                    // trace (the results are the same; JSON Lines keep the full document).
+                    if opts.format == OutputFormat::Text {
+                        pair.request.spf.trace = false;
+                    }
+                    chunk.push(pair);
                 }
-                let resolver = resolver.clone();
-                Pending::Running(tokio::spawn(async move {
-                    evaluate(resolver, &pair, opts).await
-                }))
+                Err(msg) => {
+                    // A bad line ends the chunk before it, and takes its own place.
+                    spawn_chunk(&mut queue, &mut queued, &mut chunk, &resolver, opts);
+                    let rendered = (
+                        render_error(opts.format, entry.line, &msg),
+                        Class::InputError,
+                    );
+                    queue.push_back((Pending::Ready(rendered), 1));
+                    queued += 1;
+                }
             }
-        };
-        queue.push_back(pending);
+            // Bad lines count too: the queue stays within the bound.
+            taken += 1;
+            if taken >= chunk_max {
+                break;
+            }
+            next = match rx.try_recv() {
+                Ok(entry) => Some(entry),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+            };
+        }
+        spawn_chunk(&mut queue, &mut queued, &mut chunk, &resolver, opts);
     }
     while !queue.is_empty() {
         flush_front(&mut queue, out, &mut summary, &mut progress).await?;
@@ -214,23 +284,49 @@ pub async fn run<W: Write>(
     Ok(summary)
 }
 
+/// Starts the lines gathered in `chunk` as one task at the back of the queue.
+fn spawn_chunk(
+    queue: &mut VecDeque<(Pending, usize)>,
+    queued: &mut usize,
+    chunk: &mut Vec<Pair>,
+    resolver: &Arc<dyn Resolver>,
+    opts: Options,
+) {
+    if chunk.is_empty() {
+        return;
+    }
+    let lines = std::mem::take(chunk);
+    let n = lines.len();
+    let resolver = resolver.clone();
+    let handle = tokio::spawn(evaluate_chunk(resolver, lines, opts));
+    queue.push_back((Pending::Running(handle), n));
+    *queued += n;
+}
+
+/// Writes the front of the queue; returns how many lines it held.
 async fn flush_front<W: Write>(
-    queue: &mut VecDeque<Pending>,
+    queue: &mut VecDeque<(Pending, usize)>,
     out: &mut W,
     summary: &mut Summary,
     progress: &mut impl FnMut(),
-) -> std::io::Result<()> {
-    let (text, class) = match queue.pop_front() {
-        Some(Pending::Ready(r)) => r,
-        Some(Pending::Running(h)) => match h.await {
-            Ok(r) => r,
-            // A task that panicked (a bug) is reported as a temperror line, not lost.
-            Err(e) => (format!("error: evaluation failed: {e}\n"), Class::TempError),
-        },
-        None => return Ok(()),
+) -> std::io::Result<usize> {
+    let Some((pending, n)) = queue.pop_front() else {
+        return Ok(0);
     };
-    out.write_all(text.as_bytes())?;
-    summary.add(class);
-    progress();
-    Ok(())
+    let results = match pending {
+        Pending::Ready(r) => vec![r],
+        Pending::Running(h) => match h.await {
+            Ok(r) => r,
+            // A task that panicked (a bug) is reported as temperror lines, not lost.
+            Err(e) => (0..n)
+                .map(|_| (format!("error: evaluation failed: {e}\n"), Class::TempError))
+                .collect(),
+        },
+    };
+    for (text, class) in results {
+        out.write_all(text.as_bytes())?;
+        summary.add(class);
+        progress();
+    }
+    Ok(n)
 }
