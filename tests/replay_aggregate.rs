@@ -745,3 +745,53 @@ fn hostile_report_text_is_escaped_in_the_table() {
 fn common_validate(bytes: &[u8]) -> Value {
     crate::common::validate_output(bytes, "replay aggregate")
 }
+
+/// A large report: 20,000 rows over 4,000 distinct sources, grouped, summed and replayed
+/// offline (timings printed with `--nocapture`; the README cites them).
+#[test]
+fn a_large_report_is_grouped_and_replayed() {
+    let mut xml = String::from(
+        "<feedback><report_metadata><org_name>big</org_name><report_id>b</report_id></report_metadata>\
+         <policy_published><domain>example.com</domain><p>none</p></policy_published>\n",
+    );
+    for i in 0..20_000u32 {
+        let src = i % 4_000;
+        xml.push_str(&format!(
+            "<record><row><source_ip>198.51.{}.{}</source_ip><count>{}</count><policy_evaluated>\
+             <disposition>none</disposition><dkim>fail</dkim><spf>pass</spf></policy_evaluated></row>\
+             <identifiers><header_from>example.com</header_from><envelope_from>example.com</envelope_from></identifiers>\
+             <auth_results><spf><domain>example.com</domain><scope>mfrom</scope><result>pass</result></spf></auth_results></record>\n",
+            src / 250,
+            src % 250,
+            1 + src
+        ));
+    }
+    xml.push_str("</feedback>");
+    let t = std::time::Instant::now();
+    let report = aggregate::parse(xml.as_bytes()).unwrap();
+    let parsed = t.elapsed();
+    assert_eq!(report.records.len(), 20_000);
+    let opts = ReplayOptions {
+        trace: false,
+        ..ReplayOptions::default()
+    };
+    let t = std::time::Instant::now();
+    let out = runtime().block_on(replay_reports(
+        &[report],
+        overlay(NOW_ZONE),
+        Some(overlay(PROPOSED_ZONE)),
+        &opts,
+    ));
+    let replayed = t.elapsed();
+    eprintln!(
+        "large report: {} bytes, 20,000 rows parsed in {parsed:?}; 4,000 sources replayed (now + proposed + PTR) in {replayed:?}",
+        xml.len()
+    );
+    assert_eq!(out.sources.len(), 4_000);
+    // Source n has 5 rows of n + 1 messages; the largest first.
+    assert_eq!(out.sources[0].count, 5 * 4_000);
+    assert_eq!(out.sources[0].ip.to_string(), "198.51.15.249");
+    // 198.51.100.0/24 is the ESP (sources 25,000.. do not exist; 198.51.0-15.x are outside it):
+    // none passes SPF, so p=reject under the proposal rejects every one.
+    assert!(out.sources.iter().all(|s| s.newly_rejected()));
+}

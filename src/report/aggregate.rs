@@ -241,9 +241,16 @@ pub fn parse(xml: &[u8]) -> Result<AggregateReport, ReportError> {
         records: Vec::new(),
         invalid: Vec::new(),
     };
+    // Lines counted forward from the previous record (records come in document order), so
+    // that numbering every row costs one pass over the text, not one per row.
+    let (mut at, mut line) = (0usize, 1u32);
     for (i, rec) in children(root, "record").enumerate() {
         let index = i + 1;
-        let line = doc.text_pos_at(rec.range().start).row;
+        let start = rec.range().start;
+        let between = source.as_bytes().get(at..start).unwrap_or_default();
+        let newlines = memchr::memchr_iter(b'\n', between).count();
+        line = line.saturating_add(u32::try_from(newlines).unwrap_or(u32::MAX));
+        at = start.max(at);
         match record(rec, index, line) {
             Ok(r) => report.records.push(r),
             Err(reason) => report.invalid.push(InvalidRecord {
