@@ -32,6 +32,7 @@ mod lint_dmarc;
 mod lint_spf;
 mod props;
 mod readme;
+mod replay_aggregate;
 mod schema_docs;
 mod spf_rules;
 mod spf_suite;

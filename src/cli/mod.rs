@@ -8,6 +8,7 @@ pub mod diff;
 pub mod dkim;
 pub mod lint;
 pub mod plan;
+pub mod replay_aggregate;
 pub mod tree;
 
 use std::ffi::OsString;

@@ -89,6 +89,12 @@ pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String 
     json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
+/// The single-check document as a value (what `--json` prints for one check), for documents
+/// that embed checks (`replay`).
+pub fn check_value(report: &CheckView<'_>) -> Value {
+    document(report, Vec::new())
+}
+
 /// The document as a value, with `extra` top-level fields.
 fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
     let v = report.verdict;
