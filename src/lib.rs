@@ -50,5 +50,7 @@ pub mod message;
 pub mod psl;
 pub mod record;
 pub mod render;
+pub mod replay;
+pub mod report;
 pub mod suggest;
 pub mod verdict;

@@ -32,6 +32,8 @@ mod lint_dmarc;
 mod lint_spf;
 mod props;
 mod readme;
+mod replay;
+mod replay_props;
 mod schema_docs;
 mod spf_rules;
 mod spf_suite;

@@ -8,7 +8,9 @@
 //! view is therefore the message as it travelled over SMTP (RFC 5321 §2.3.8), which is what
 //! the signer signed.
 
+pub mod auth_results;
 pub mod from;
+pub mod received;
 
 use std::borrow::Cow;
 use std::io::Read;

@@ -89,8 +89,8 @@ pub fn render_with(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> String 
     json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default())
 }
 
-/// The document as a value, with `extra` top-level fields.
-fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
+/// The document as a value, with `extra` top-level fields (also the `now` of a replay).
+pub fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
     let v = report.verdict;
     let mut doc = json!({
         "schema": SCHEMA,
