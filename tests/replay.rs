@@ -526,3 +526,99 @@ fn help_lists_replay() {
     assert_eq!(ran.code, 0);
     assert!(String::from_utf8_lossy(&ran.stdout).contains("--trusted-hop"));
 }
+
+/// The seed's write-up: a plain-text page with the report's fields and the original's header
+/// pasted in (its folding lost). The inputs still suffice: SPF fail, quarantine, the relay.
+#[test]
+fn plain_text_seed_report_replays() {
+    let (code, doc) = replay_json(&root("testdata/seed/hotmail-dmarc-failure-report.txt"), &[]);
+    assert_eq!(code, 1);
+    let r = &doc["replay"];
+    assert_eq!(r["inputs"]["ip"], "81.142.190.61");
+    assert_eq!(r["now"]["spf"]["result"], "fail");
+    assert_eq!(r["now"]["verdict"]["disposition"], "quarantine");
+    assert_eq!(row(&doc, "spf")["agree"], true);
+    let missing = r["reported"]["missing"].as_array().unwrap();
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.as_str().unwrap().contains("feedback-report part"))
+    );
+    // The obfuscated Original-Mail-From ("[email protected]") is not used as an address.
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("not an address"))
+    );
+    assert_eq!(r["relay_path"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        r["reported"]["claims"].as_array().unwrap().len(),
+        1,
+        "shown once"
+    );
+}
+
+/// An ARF report whose attached original is signed: its signature is verified now (pass),
+/// where the receiver reported fail.
+#[test]
+fn arf_original_signature_is_verified() {
+    let msg = std::fs::read(root("testdata/dkim/messages/relaxed-relaxed.eml")).unwrap();
+    let mut report = b"From: feedback@mx.example.net\r\nTo: dmarc@fixtures.example\r\nSubject: report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=feedback-report; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nA failure report.\r\n--b1\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: auth-failure\r\nVersion: 1\r\nUser-Agent: test/1\r\nAuth-Failure: signature\r\nSource-IP: 192.0.2.1\r\nOriginal-Mail-From: <alice@fixtures.example>\r\nAuthentication-Results: mx.example.net; dkim=fail header.d=fixtures.example\r\n\r\n--b1\r\nContent-Type: message/rfc822\r\n\r\nReceived: from mail.fixtures.example (mail.fixtures.example [192.0.2.1]) by mx.example.net with ESMTP id Q; Mon, 01 Dec 2025 00:00:01 +0000\r\n".to_vec();
+    report.extend_from_slice(&msg);
+    report.extend_from_slice(b"\r\n--b1--\r\n");
+    let d = dir("signed");
+    let p = d.join("signed-report.eml");
+    std::fs::write(&p, &report).unwrap();
+    let policy = d.join("policy.zone");
+    std::fs::write(
+        &policy,
+        "_dmarc.fixtures.example. 300 IN TXT \"v=DMARC1; p=reject\"\n",
+    )
+    .unwrap();
+    let fixtures = root("testdata/dkim/fixtures.zone");
+    let ran = run_spfcheck(&[
+        "replay",
+        p.to_str().unwrap(),
+        "--zone",
+        &fixtures,
+        "--zone",
+        policy.to_str().unwrap(),
+        "--offline",
+        "--now",
+        "1764547300",
+        "--json",
+    ]);
+    let doc = validate_output(&ran.stdout, "signed report");
+    let dkim = row(&doc, "dkim");
+    assert_eq!(
+        (&dkim["reported"], &dkim["now"], &dkim["agree"]),
+        (&"fail".into(), &"pass".into(), &false.into()),
+        "{doc:#}"
+    );
+    assert_eq!(doc["replay"]["now"]["dmarc"]["result"], "pass");
+    assert_eq!(ran.code, 0);
+    assert!(
+        doc["replay"]["conclusion"]
+            .as_str()
+            .unwrap()
+            .contains("DKIM differs: reported fail, now pass")
+    );
+}
+
+/// Control and bidi characters in a report never reach the terminal.
+#[test]
+fn hostile_report_text_is_escaped() {
+    let report = "Feedback-Type: auth-failure\nUser-Agent: evil\x1b[31m/1\nSource-IP: 203.0.113.1\nReported-Domain: thespykiller.co.uk\nAuthentication-Results: x\x1b]0;pwned\x07.example; spf=pass\u{202e} smtp.mailfrom=a@b\n";
+    let d = dir("hostile");
+    let p = d.join("h.txt");
+    std::fs::write(&p, report).unwrap();
+    let ran = replay(p.to_str().unwrap(), &["--color", "never"]);
+    assert_eq!(ran.code, 1, "{}", String::from_utf8_lossy(&ran.stderr));
+    let out = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'),
+        "{out}"
+    );
+}

@@ -99,6 +99,8 @@ pub struct Replay {
     pub relay_path: Vec<RelayHop>,
     /// Said when the checked IP is a relay rather than the origin, or appears in no hop.
     pub relay_note: Option<String>,
+    /// The checked IP is a relay: a public client IP lower in the chain differs from it.
+    pub checked_is_relay: bool,
     /// The original message, when its body is present (its DKIM signatures are verified).
     pub message: Option<Arc<Message<'static>>>,
     /// Remarks: inputs not found, parts not readable.
@@ -126,6 +128,18 @@ fn unbracket(s: &str) -> String {
         _ => t,
     };
     t.trim().to_string()
+}
+
+/// Whether an envelope sender is usable: the null sender, or `local@domain` with a domain of
+/// letters, digits, '-', '_' and dots (RFC 5321 §4.1.2; a pasted or obfuscated value is not).
+fn is_address(m: &str) -> bool {
+    m.is_empty()
+        || m.rsplit_once('@').is_some_and(|(l, d)| {
+            !l.is_empty()
+                && !d.is_empty()
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        })
 }
 
 /// The domain of an address (after the last `@`).
@@ -172,19 +186,24 @@ impl Replay {
             },
             None => None,
         };
-        let mut claims: Vec<Claim> = report
+        // The original usually carries the same Authentication-Results as the report (and a
+        // plain-text report may paste it twice): each claim is shown once.
+        let mut claims: Vec<Claim> = Vec::new();
+        let from_report = report
             .authentication_results
             .iter()
             .take(auth_results::MAX_RESULTS)
-            .map(|v| auth_results::claim(ClaimField::AuthenticationResults, v))
-            .collect();
-        if let Some((_, m)) = &original {
-            // The original usually carries the same Authentication-Results as the report:
-            // shown once.
-            for c in auth_results::claims(m) {
-                if !claims.iter().any(|k| k.field == c.field && k.raw == c.raw) {
-                    claims.push(c);
-                }
+            .map(|v| auth_results::claim(ClaimField::AuthenticationResults, v));
+        let from_original = original
+            .as_ref()
+            .map(|(_, m)| auth_results::claims(m))
+            .unwrap_or_default();
+        for c in from_report.chain(from_original) {
+            if !claims
+                .iter()
+                .any(|k| k.field == c.field && k.parsed == c.parsed)
+            {
+                claims.push(c);
             }
         }
         let hops = original
@@ -200,10 +219,17 @@ impl Replay {
         }
         let reported_ip = source_ip.map(|ip| (ip, "the report's Source-IP".to_string()));
         let (ip, ip_source, checked) = choose_ip(&hops, opts, reported_ip)?;
-        let mut mail_from = report
-            .original_mail_from
-            .as_deref()
-            .map(|m| (unbracket(m), "the report's Original-Mail-From".to_string()));
+        let mut mail_from = None;
+        if let Some(m) = report.original_mail_from.as_deref() {
+            let m = unbracket(m);
+            if is_address(&m) {
+                mail_from = Some((m, "the report's Original-Mail-From".to_string()));
+            } else {
+                notes.push(format!(
+                    "the report's Original-Mail-From {m:?} is not an address: not used"
+                ));
+            }
+        }
         if mail_from.is_none()
             && let Some((_, m)) = &original
         {
@@ -307,7 +333,7 @@ impl Replay {
             Some((m, s)) => (Some(m), s),
             None => (None, "not found".to_string()),
         };
-        let relay_note = relay_note(&hops, ip, checked);
+        let (relay_note, checked_is_relay) = relay_note(&hops, ip, checked);
         // Origin first: the bottom Received field was added first.
         let relay_path = hops
             .iter()
@@ -337,6 +363,7 @@ impl Replay {
             },
             relay_path,
             relay_note,
+            checked_is_relay,
             message,
             notes,
         }
@@ -488,7 +515,7 @@ impl Replay {
         {
             line.push_str(&format!(" (the receiver reports delivery result {dr})"));
         }
-        if self.relay_note.is_some() {
+        if self.checked_is_relay {
             line.push_str(&format!("; {} was a relay, not the origin", self.inputs.ip));
         }
         line
@@ -512,12 +539,11 @@ fn row(method: &str, reported: Option<String>, now: Option<String>, why: String)
 /// MAIL FROM from the topmost Return-Path (RFC 5321 §4.4: the last delivering server writes
 /// it from the envelope).
 fn return_path(m: &Message) -> Option<(String, String)> {
-    m.values("Return-Path").next().map(|v| {
-        (
-            unbracket(&String::from_utf8_lossy(v)),
-            "the Return-Path field".to_string(),
-        )
-    })
+    m.values("Return-Path")
+        .next()
+        .map(|v| unbracket(&String::from_utf8_lossy(v)))
+        .filter(|v| is_address(v))
+        .map(|v| (v, "the Return-Path field".to_string()))
 }
 
 /// The From domain when the original gives none: Reported-Domain, then the MAIL FROM domain.
@@ -596,21 +622,26 @@ fn no_ip() -> ReplayError {
 
 /// A note when the checked IP is a relay (a public client IP lower in the chain differs), or
 /// appears in no Received field.
-fn relay_note(hops: &[Hop], ip: IpAddr, checked: Option<usize>) -> Option<String> {
+fn relay_note(hops: &[Hop], ip: IpAddr, checked: Option<usize>) -> (Option<String>, bool) {
     let Some(i) = checked else {
         if hops.is_empty() {
-            return None;
+            return (None, false);
         }
-        return Some(format!("{ip} appears in no Received field of the original"));
+        return (
+            Some(format!("{ip} appears in no Received field of the original")),
+            false,
+        );
     };
-    let origin = hops
+    let Some((origin, origin_ip)) = hops
         .iter()
         .skip(i + 1)
         .rev()
-        .find(|h| h.ip.is_some_and(|o| is_public(o) && o != ip))?;
-    let origin_ip = origin.ip?;
+        .find_map(|h| h.ip.filter(|o| is_public(*o) && *o != ip).map(|o| (h, o)))
+    else {
+        return (None, false);
+    };
     let by = hops.get(i).and_then(|h| h.from.clone()).unwrap_or_default();
-    Some(format!(
+    let note = format!(
         "{ip} is a relay, not the origin: the message entered at {origin_ip}{} and was relayed by {}; the receiver checked the relay",
         origin
             .from
@@ -622,7 +653,8 @@ fn relay_note(hops: &[Hop], ip: IpAddr, checked: Option<usize>) -> Option<String
         } else {
             format!("{by} [{ip}]")
         }
-    ))
+    );
+    (Some(note), true)
 }
 
 /// The relay path in one line, origin first: public client IPs and the final receiver

@@ -296,13 +296,25 @@ fn pasted_headers(text: &str) -> Option<Vec<u8>> {
         .iter()
         .position(|l| l.starts_with("Received:"))
         .or_else(|| lines.iter().position(|l| l.starts_with("From:")))?;
-    let block: Vec<&str> = lines
+    // Pasting (mail clients, web pages) loses the folding white space: a line that is not a
+    // `Name: value` field is read as the continuation of the field above (RFC 5322 §2.2.3).
+    let mut out = String::new();
+    for line in lines
         .iter()
         .skip(start)
         .take_while(|l| !l.trim().is_empty())
-        .copied()
-        .collect();
-    Some((block.join("\r\n") + "\r\n").into_bytes())
+        .take(crate::message::MAX_HEADER_FIELDS)
+    {
+        let is_field = line
+            .split_once(':')
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| (33..=126).contains(&b)));
+        if !is_field && !line.starts_with([' ', '\t']) {
+            out.push(' ');
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    Some(out.into_bytes())
 }
 
 #[cfg(test)]
