@@ -39,7 +39,7 @@ fields and the original's header pasted in are read too) or a raw message as rec
 are shown as claims beside what spfcheck finds now, never used as inputs.
 
 Inputs: the connecting IP is the report's Source-IP, or the client IP of the topmost Received
-field that records one (--trusted-hop N picks the Nth from the top, --ip overrides both);
+field that records a public one (--trusted-hop N picks the Nth from the top, --ip overrides both);
 MAIL FROM is Original-Mail-From or Return-Path; HELO the checked Received field's `from`; the
 From domain the original's From (else Reported-Domain). The original's DKIM signatures are
 verified when its body is attached.

@@ -598,17 +598,29 @@ fn choose_ip(
     if let Some((ip, source)) = reported {
         return Ok((ip, source, matching(ip)));
     }
-    match hops.iter().position(|h| h.ip.is_some()) {
-        Some(i) => {
-            let ip = hops.get(i).and_then(|h| h.ip);
-            match ip {
-                Some(ip) => Ok((
-                    ip,
-                    format!("Received field {} from the top", i + 1),
-                    Some(i),
-                )),
-                None => Err(no_ip()),
-            }
+    // The topmost hop with a public client IP: hops the receiving side adds after it (a
+    // content filter on 127.0.0.1, an internal relay) are not where the message came in.
+    let public = hops
+        .iter()
+        .enumerate()
+        .find_map(|(i, h)| h.ip.filter(|ip| is_public(*ip)).map(|ip| (i, ip)));
+    let any = || {
+        hops.iter()
+            .enumerate()
+            .find_map(|(i, h)| h.ip.map(|ip| (i, ip)))
+    };
+    match public.or_else(any) {
+        Some((i, ip)) => {
+            let skipped = if i > 0 && public.is_some() {
+                " (the topmost with a public client IP)"
+            } else {
+                ""
+            };
+            Ok((
+                ip,
+                format!("Received field {} from the top{skipped}", i + 1),
+                Some(i),
+            ))
         }
         None => Err(no_ip()),
     }
@@ -680,4 +692,84 @@ pub fn path_line(path: &[RelayHop]) -> Option<String> {
     }
     parts.push(last_by);
     Some(parts.join(" → "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(from: &str, ip: &str, by: &str) -> Hop {
+        Hop {
+            from: Some(from.into()),
+            ip: ip.parse().ok(),
+            by: Some(by.into()),
+            ..Hop::default()
+        }
+    }
+
+    #[test]
+    fn addresses() {
+        assert!(is_address("a@b.example"));
+        assert!(is_address(""));
+        assert!(!is_address("[email protected]"));
+        assert!(!is_address("a@"));
+        assert!(!is_address("@b.example"));
+        assert_eq!(unbracket(" <a@b.example> "), "a@b.example");
+        assert_eq!(unbracket("<>"), "");
+        assert_eq!(domain_of("x@y.example").as_deref(), Some("y.example"));
+    }
+
+    #[test]
+    fn the_checked_hop_skips_internal_hops() {
+        // Top first: a content filter on the receiver, then the receiver's MX hop, then the
+        // sender's submission hop.
+        let hops = vec![
+            hop("localhost", "127.0.0.1", "mx.receiver.example"),
+            hop("relay.example", "198.51.100.7", "localhost"),
+            hop("laptop", "203.0.113.5", "relay.example"),
+        ];
+        let (ip, source, checked) = choose_ip(&hops, Options::default(), None).unwrap();
+        assert_eq!(ip, "198.51.100.7".parse::<IpAddr>().unwrap());
+        assert_eq!(checked, Some(1));
+        assert!(source.contains("public"), "{source}");
+        let (note, relay) = relay_note(&hops, ip, checked);
+        assert!(relay);
+        assert!(note.unwrap().contains("203.0.113.5"));
+        let hop2 = Options {
+            trusted_hop: Some(3),
+            ..Options::default()
+        };
+        assert_eq!(choose_ip(&hops, hop2, None).unwrap().2, Some(2));
+        let none: Vec<Hop> = vec![Hop::default()];
+        assert!(choose_ip(&none, Options::default(), None).is_err());
+    }
+
+    #[test]
+    fn path_line_origin_first() {
+        let path = vec![
+            RelayHop {
+                by: Some("relay.example".into()),
+                from: Some("laptop".into()),
+                ip: "203.0.113.5".parse().ok(),
+                checked: false,
+            },
+            RelayHop {
+                by: Some("localhost".into()),
+                from: Some("relay.example".into()),
+                ip: "127.0.0.1".parse().ok(),
+                checked: false,
+            },
+            RelayHop {
+                by: Some("mx.example".into()),
+                from: Some("relay.example".into()),
+                ip: "198.51.100.7".parse().ok(),
+                checked: true,
+            },
+        ];
+        assert_eq!(
+            path_line(&path).unwrap(),
+            "203.0.113.5 → relay.example [198.51.100.7] → mx.example"
+        );
+        assert_eq!(path_line(&[]), None);
+    }
 }
