@@ -280,6 +280,8 @@ fn replay_file(setup: &Setup, path: &Path, separate: bool) -> Result<i32, InputE
         InputKind::Arf => {
             let report = arf::parse(&bytes)
                 .map_err(|e| InputError(format!("{shown}: not a failure report: {e}")))?;
+            // The report holds what it needs: the file's bytes are released before the check.
+            drop(bytes);
             Replay::from_arf(report, setup.opts)
         }
         InputKind::Message => {

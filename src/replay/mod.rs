@@ -174,10 +174,11 @@ fn is_public(ip: IpAddr) -> bool {
 impl Replay {
     /// A replay of a feedback report: Source-IP and Original-Mail-From first, the original's
     /// header as fallback (RFC 6591 §3.1 makes both optional).
-    pub fn from_arf(report: FeedbackReport, opts: Options) -> Result<Replay, ReplayError> {
+    pub fn from_arf(mut report: FeedbackReport, opts: Options) -> Result<Replay, ReplayError> {
         let mut notes = Vec::new();
-        let original = match &report.original {
-            Some((kind, bytes)) => match Message::from_vec(bytes.clone()) {
+        // The original's bytes move into the message (the report keeps how it was attached).
+        let original = match report.original.as_mut() {
+            Some((kind, bytes)) => match Message::from_vec(std::mem::take(bytes)) {
                 Ok(m) => Some((*kind, Arc::new(m))),
                 Err(e) => {
                     notes.push(format!("the attached original cannot be read: {e}"));
