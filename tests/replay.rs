@@ -303,6 +303,7 @@ fn mail_auth_arf_samples_match_their_expected_parse() {
 const FORGED: &str = "Return-Path: <ceo@thespykiller.co.uk>\r
 Authentication-Results: mx.victim.example; spf=pass smtp.mailfrom=ceo@thespykiller.co.uk; dkim=pass header.d=thespykiller.co.uk; dmarc=pass header.from=thespykiller.co.uk\r
 Received-SPF: pass (mx.victim.example: domain of ceo@thespykiller.co.uk designates 203.0.113.9 as permitted sender) client-ip=203.0.113.9; receiver=mx.victim.example;\r
+ARC-Authentication-Results: i=1; arc.forwarder.example; spf=pass smtp.mailfrom=ceo@thespykiller.co.uk; dmarc=pass\r
 Received: from mail.attacker.example (mail.attacker.example [203.0.113.9])\r
  by mx.victim.example (Postfix) with ESMTP id 4XYZ; Mon, 1 Jan 2024 10:00:00 +0000\r
 From: CEO <ceo@thespykiller.co.uk>\r
@@ -332,7 +333,10 @@ fn forged_claims_are_shown_not_trusted() {
     );
     assert_eq!(row(&doc, "dmarc")["agree"], false);
     let claims = r["reported"]["claims"].as_array().unwrap();
-    assert_eq!(claims.len(), 2);
+    assert_eq!(claims.len(), 3);
+    assert_eq!(claims[2]["field"], "ARC-Authentication-Results");
+    assert_eq!(claims[2]["author"], "arc.forwarder.example");
+    assert_eq!(claims[2]["instance"], 1);
     assert_eq!(claims[0]["field"], "Authentication-Results");
     assert_eq!(claims[0]["author"], "mx.victim.example");
     assert_eq!(claims[1]["field"], "Received-SPF");
@@ -340,7 +344,11 @@ fn forged_claims_are_shown_not_trusted() {
     // The same message without the forged fields gives the same verdict.
     let clean: String = FORGED
         .split_inclusive("\r\n")
-        .filter(|l| !l.starts_with("Authentication-Results") && !l.starts_with("Received-SPF"))
+        .filter(|l| {
+            !l.starts_with("Authentication-Results")
+                && !l.starts_with("Received-SPF")
+                && !l.starts_with("ARC-")
+        })
         .collect();
     let c = d.join("clean.eml");
     std::fs::write(&c, clean).unwrap();
@@ -621,4 +629,24 @@ fn hostile_report_text_is_escaped() {
         !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\u{202e}'),
         "{out}"
     );
+}
+
+/// Without Authentication-Results, RFC 6591 Auth-Failure says which method failed.
+#[test]
+fn auth_failure_stands_for_the_reported_result() {
+    let d = dir("authfailure");
+    let p = d.join("af.txt");
+    std::fs::write(
+        &p,
+        "Feedback-Type: auth-failure\nAuth-Failure: dmarc\nSource-IP: 203.0.113.1\nOriginal-Mail-From: <sales@thespykiller.co.uk>\nReported-Domain: thespykiller.co.uk\n",
+    )
+    .unwrap();
+    let (code, doc) = replay_json(p.to_str().unwrap(), &[]);
+    assert_eq!(code, 1);
+    let dmarc = row(&doc, "dmarc");
+    assert_eq!(
+        (&dmarc["reported"], &dmarc["now"], &dmarc["agree"]),
+        (&"fail".into(), &"fail".into(), &true.into())
+    );
+    assert_eq!(row(&doc, "spf")["reported"], Value::Null);
 }

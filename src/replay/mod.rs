@@ -384,11 +384,23 @@ impl Replay {
     pub fn agreement(&self, verdict: &Verdict) -> Vec<Agreement> {
         let reported: Option<&AuthResults> = self.reported().map(|c| &c.parsed);
         let results = reported.map(|r| r.results.as_slice()).unwrap_or_default();
+        // RFC 6591 §3.2 Auth-Failure names the method that failed: `spf`, `dmarc`, or a DKIM
+        // failure (`bodyhash`, `revoked`, `signature`); it stands for "fail" when the report's
+        // Authentication-Results do not give that method.
+        let failed_method = self
+            .report
+            .as_ref()
+            .and_then(|r| r.auth_failure.as_deref())
+            .map(|a| match a {
+                "bodyhash" | "revoked" | "signature" => "dkim",
+                other => other,
+            });
         let first = |m: &str| {
             results
                 .iter()
                 .find(|r| r.method == m)
                 .map(|r| r.result.clone())
+                .or_else(|| (failed_method == Some(m)).then(|| "fail".to_string()))
         };
         let mut rows = Vec::new();
         let ip = self.inputs.ip;
