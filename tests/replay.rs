@@ -93,6 +93,9 @@ fn seed_report_reproduces_spf_fail_and_quarantine() {
     assert_eq!(path[3]["ip"], "81.142.190.61");
     assert_eq!(path[3]["from"], "dain.r-pl.co.uk");
     assert_eq!(path[3]["by"], "BAY004-MC1F36.hotmail.com");
+    assert_eq!(path[3]["with"], "Microsoft SMTPSVC");
+    assert_eq!(path[3]["date"], "Sat, 15 Jul 2021 15:51:19 -0700");
+    assert_eq!(path[0]["id"], "74C58441FBA");
     let checked: Vec<&Value> = path.iter().filter(|h| h["checked"] == true).collect();
     assert_eq!(checked.len(), 1);
     assert_eq!(checked[0]["ip"], "81.142.190.61");

@@ -84,6 +84,11 @@ pub struct RelayHop {
     pub ip: Option<IpAddr>,
     /// The hop whose client IP the receiver checked (and this replay checks).
     pub checked: bool,
+    /// The reverse DNS name the receiving host recorded, `with`, `id` and the date.
+    pub rdns: Option<String>,
+    pub with: Option<String>,
+    pub id: Option<String>,
+    pub date: Option<String>,
 }
 
 /// A replay before evaluation.
@@ -345,6 +350,10 @@ impl Replay {
                 from: h.from.clone(),
                 ip: h.ip,
                 checked: Some(i) == checked,
+                rdns: h.from_rdns.clone(),
+                with: h.with.clone(),
+                id: h.id.clone(),
+                date: h.date.clone(),
             })
             .collect();
         Replay {
@@ -765,18 +774,30 @@ mod tests {
                 from: Some("laptop".into()),
                 ip: "203.0.113.5".parse().ok(),
                 checked: false,
+                rdns: None,
+                with: None,
+                id: None,
+                date: None,
             },
             RelayHop {
                 by: Some("localhost".into()),
                 from: Some("relay.example".into()),
                 ip: "127.0.0.1".parse().ok(),
                 checked: false,
+                rdns: None,
+                with: None,
+                id: None,
+                date: None,
             },
             RelayHop {
                 by: Some("mx.example".into()),
                 from: Some("relay.example".into()),
                 ip: "198.51.100.7".parse().ok(),
                 checked: true,
+                rdns: None,
+                with: None,
+                id: None,
+                date: None,
             },
         ];
         assert_eq!(
