@@ -795,3 +795,116 @@ fn a_large_report_is_grouped_and_replayed() {
     // none passes SPF, so p=reject under the proposal rejects every one.
     assert!(out.sources.iter().all(|s| s.newly_rejected()));
 }
+
+// ---------------------------------------------------------------- through the binary
+
+/// The zone text's records, for the in-process DNS server ("today's DNS").
+fn records(text: &str) -> Vec<spfcheck::dns::Record> {
+    ZoneData::from_zone_text(text, None)
+        .unwrap()
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+/// `spfcheck replay REPORT --zone proposed.zone` (the form): today's DNS is the
+/// server, the zone file is the proposal; the ESP that would be rejected is named.
+#[test]
+fn binary_replays_aggregate_reports_against_live_dns_and_the_proposal() {
+    let dns = crate::common::TestDns::start(records(NOW_ZONE));
+    let ns = dns.addr().to_string();
+    let report = tmp("bin-replay.xml", REPORT.as_bytes());
+    let proposal = tmp("bin-proposed.zone", PROPOSED_ZONE.as_bytes());
+    let (r, p) = (report.to_str().unwrap(), proposal.to_str().unwrap());
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        r,
+        "--nameserver",
+        &ns,
+        "--zone",
+        p,
+        "--now",
+        "1700000000",
+        "--json",
+    ]);
+    assert_eq!(ran.code, 1, "{}", String::from_utf8_lossy(&ran.stderr));
+    let doc: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    let sources = doc["replay"]["sources"].as_array().unwrap();
+    assert_eq!(sources[0]["ip"], "198.51.100.7");
+    assert_eq!(sources[0]["now"]["verdict"]["outcome"], "authenticated");
+    assert_eq!(sources[0]["proposed"]["verdict"]["disposition"], "reject");
+    assert_eq!(sources[0]["newly_rejected"], true);
+    // The PTR name came from the server (today's DNS).
+    assert_eq!(sources[2]["ptr"]["names"][0], "mail.example.com");
+
+    // The same offline: --zone is today's DNS, --proposed the proposal; text output.
+    let now_zone = tmp("bin-now.zone", NOW_ZONE.as_bytes());
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        r,
+        "--offline",
+        "--zone",
+        now_zone.to_str().unwrap(),
+        "--proposed",
+        p,
+        "--now",
+        "1700000000",
+    ]);
+    assert_eq!(ran.code, 1, "{}", String::from_utf8_lossy(&ran.stderr));
+    let text = String::from_utf8_lossy(&ran.stdout);
+    let esp = text
+        .lines()
+        .find(|l| l.starts_with("198.51.100.7"))
+        .unwrap();
+    assert!(esp.contains("WOULD BE REJECTED"), "{text}");
+    // Without a proposal: one column, exit from today's DNS (the ESP passes, p=none; the list
+    // passes by its reported DKIM; the own server passes).
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        r,
+        "--offline",
+        "--zone",
+        now_zone.to_str().unwrap(),
+        "--now",
+        "1700000000",
+    ]);
+    assert_eq!(ran.code, 0, "{}", String::from_utf8_lossy(&ran.stdout));
+    assert!(!String::from_utf8_lossy(&ran.stdout).contains("WOULD BE REJECTED"));
+}
+
+/// A failure report and an aggregate report in one run: both written, the worst exit code;
+/// `--proposed` without an aggregate report is an input error.
+#[test]
+fn binary_mixes_failure_and_aggregate_reports() {
+    let seed = "testdata/seed/hotmail-auth-failure-report.eml";
+    let zone = "testdata/seed/seed.zone";
+    let report = tmp("mixed.xml.gz", &gz(REPORT.as_bytes()));
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        seed,
+        report.to_str().unwrap(),
+        "--offline",
+        "--zone",
+        zone,
+    ]);
+    let out = String::from_utf8_lossy(&ran.stdout);
+    assert!(out.contains("81.142.190.61"), "{out}");
+    assert!(out.contains("Aggregate reports: 1 file(s)"), "{out}");
+    assert_eq!(ran.code, 1, "{out}");
+
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        seed,
+        "--offline",
+        "--zone",
+        zone,
+        "--proposed",
+        zone,
+    ]);
+    assert_eq!(ran.code, 2);
+    let err = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        err.contains("--proposed applies to aggregate reports"),
+        "{err}"
+    );
+}

@@ -37,7 +37,9 @@ Subcommands (each with its own options and exit codes: spfcheck NAME --help):
   spfcheck lint DOMAIN... [--zone FILE]   audit SPF, DMARC, MX (and DKIM keys): findings for CI
   spfcheck tree DOMAIN [--format dot]     the SPF include tree: lookups per branch, networks
   spfcheck diff [--before ZONE]... --after ZONE... --senders FILE [--domain DOMAIN]
-                                          dry-run a DNS change against the known senders";
+                                          dry-run a DNS change against the known senders
+  spfcheck replay FILE... [--zone FILE]   replay a failure report (ARF) or a raw message:
+                                          what the receiver reported beside what is found now";
 
 /// The two forms of the command line (shown by --help and in usage errors).
 pub const USAGE: &str = "spfcheck [OPTIONS] DOMAIN IP\n       spfcheck [OPTIONS] --from ADDR IP\n       spfcheck [OPTIONS] --message FILE [DOMAIN] IP";

@@ -8,6 +8,7 @@ pub mod diff;
 pub mod dkim;
 pub mod lint;
 pub mod plan;
+pub mod replay;
 pub mod replay_aggregate;
 pub mod tree;
 
@@ -161,6 +162,7 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
     ("dkim", dkim::run),
     ("diff", diff::run),
     ("lint", lint::run),
+    ("replay", replay::run),
     ("tree", tree::run),
 ];
 

@@ -60,9 +60,14 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
 /// Reads, unwraps and parses one report: the error is one line naming the file.
 pub fn load(path: &Path) -> Result<LoadedReport, String> {
     let name = path.to_string_lossy().into_owned();
+    let bytes = read_file(path).map_err(|e| format!("{}: {e}", echo(&name)))?;
+    load_bytes(name, &bytes)
+}
+
+/// Unwraps and parses one report already read (`name` labels it and its errors).
+pub fn load_bytes(name: String, bytes: &[u8]) -> Result<LoadedReport, String> {
     let located = |e: String| format!("{}: {e}", echo(&name));
-    let bytes = read_file(path).map_err(located)?;
-    let unwrapped = archive::unwrap_report(&bytes).map_err(|e| located(e.to_string()))?;
+    let unwrapped = archive::unwrap_report(bytes).map_err(|e| located(e.to_string()))?;
     let report = aggregate::parse(&unwrapped.xml).map_err(|e| located(e.to_string()))?;
     Ok(LoadedReport {
         name,
@@ -97,10 +102,23 @@ pub async fn run_async(
         .iter()
         .map(|f| load(f))
         .collect::<Result<Vec<_>, _>>()?;
+    run_loaded(&loaded, now, proposed, opts, json, out).await
+}
+
+/// Replays reports already loaded ([`load_bytes`]) as one table (or JSON document) on `out`;
+/// the exit code as [`run_async`].
+pub async fn run_loaded(
+    loaded: &[LoadedReport],
+    now: Arc<dyn Resolver>,
+    proposed: Option<Arc<dyn Resolver>>,
+    opts: &ReplayOptions,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<i32, String> {
     let reports: Vec<_> = loaded.iter().map(|l| l.report.clone()).collect();
     let replay = replay_reports(&reports, now, proposed, opts).await;
     let view = AggregateView {
-        reports: &loaded,
+        reports: loaded,
         replay: &replay,
     };
     let rendered = if json {

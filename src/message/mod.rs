@@ -8,7 +8,9 @@
 //! view is therefore the message as it travelled over SMTP (RFC 5321 §2.3.8), which is what
 //! the signer signed.
 
+pub mod auth_results;
 pub mod from;
+pub mod received;
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -335,6 +337,36 @@ fn next_line(bytes: &[u8], pos: usize) -> (usize, usize) {
         Some(i) => (pos + i.saturating_sub(1), pos + i + 1),
         None => (bytes.len(), bytes.len()),
     }
+}
+
+/// The text of an RFC 5322 §3.2.2 comment, read after its opening `(` up to the matching `)`:
+/// nested comments kept with their parentheses, quoted-pairs unquoted. An unclosed comment
+/// ends with the input. Shared by the Received and Authentication-Results readers.
+pub(crate) fn comment(chars: &mut impl Iterator<Item = char>) -> String {
+    let mut depth = 1usize;
+    let mut text = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    text.push(n);
+                }
+            }
+            '(' => {
+                depth += 1;
+                text.push(c);
+            }
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+                text.push(c);
+            }
+            _ => text.push(c),
+        }
+    }
+    text
 }
 
 #[cfg(test)]

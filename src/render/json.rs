@@ -95,8 +95,8 @@ pub fn check_value(report: &CheckView<'_>) -> Value {
     document(report, Vec::new())
 }
 
-/// The document as a value, with `extra` top-level fields.
-fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
+/// The document as a value, with `extra` top-level fields (also the `now` of a replay).
+pub fn document(report: &CheckView<'_>, extra: Vec<(&str, Value)>) -> Value {
     let v = report.verdict;
     let mut doc = json!({
         "schema": SCHEMA,

@@ -12,6 +12,7 @@ pub mod header;
 pub mod json;
 pub mod lint;
 pub mod received_spf;
+pub mod replay;
 pub mod replay_aggregate;
 pub mod style;
 pub mod suggest;
