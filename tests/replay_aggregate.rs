@@ -908,3 +908,59 @@ fn binary_mixes_failure_and_aggregate_reports() {
         "{err}"
     );
 }
+
+/// Every vendored sample through the built binary (what a user runs): its policy domain, report
+/// id, messages and distinct sources as the sample's expected parse says, schema-valid JSON.
+#[test]
+fn binary_reads_every_vendored_sample() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(DIR).unwrap() {
+        let path = entry.unwrap().path();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if ext != "xml" && ext != "eml" {
+            continue;
+        }
+        let want: Value =
+            serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap()).unwrap();
+        let ran =
+            crate::common::run_spfcheck(&["replay", path.to_str().unwrap(), "--offline", "--json"]);
+        let shown = path.display();
+        assert_ne!(
+            ran.code,
+            2,
+            "{shown}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        let doc: Value = serde_json::from_slice(&ran.stdout).unwrap();
+        let replay = &doc["replay"];
+        let report = &replay["reported"]["reports"][0];
+        assert_eq!(
+            report["policy_published"]["domain"], want["policy_published"]["domain"],
+            "{shown}"
+        );
+        assert_eq!(
+            report["metadata"]["report_id"], want["report_metadata"]["report_id"],
+            "{shown}"
+        );
+        let rows = want["record"].as_array().unwrap();
+        let messages: u64 = rows
+            .iter()
+            .map(|r| r["row"]["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(replay["summary"]["messages"], messages, "{shown}");
+        let distinct: std::collections::BTreeSet<String> = rows
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {}",
+                    r["row"]["source_ip"],
+                    r["identifiers"]["header_from"],
+                    r["identifiers"]["envelope_from"]
+                )
+            })
+            .collect();
+        assert_eq!(replay["summary"]["sources"], distinct.len(), "{shown}");
+        seen += 1;
+    }
+    assert_eq!(seen, 10, "5 XML reports and 5 emails carrying one");
+}

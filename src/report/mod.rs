@@ -44,23 +44,12 @@ pub fn input_kind(bytes: &[u8]) -> InputKind {
     InputKind::Message
 }
 
-/// Whether a message carries an aggregate report: an `application/zip`, `application/gzip`
-/// (`x-gzip`) or XML part (RFC 7489 §7.2.1.1).
+/// Whether a message carries an aggregate report (RFC 7489 §7.2.1.1): a part the archive
+/// reader finds a report in. By content, not by MIME type or attachment name: senders label
+/// reports `application/octet-stream` too, and a message as received may carry an unrelated
+/// zip (it is then replayed as the message it is).
 fn carries_aggregate(bytes: &[u8]) -> bool {
-    let head = bytes.get(..bytes.len().min(1 << 20)).unwrap_or(bytes);
-    let lower = String::from_utf8_lossy(head).to_ascii_lowercase();
-    lower.lines().any(|l| {
-        l.starts_with("content-type:")
-            && [
-                "application/zip",
-                "application/gzip",
-                "application/x-gzip",
-                "application/xml",
-                "text/xml",
-            ]
-            .iter()
-            .any(|t| l.contains(t))
-    })
+    archive::unwrap_report(bytes).is_ok()
 }
 
 #[cfg(test)]
@@ -76,10 +65,22 @@ mod tests {
             InputKind::Aggregate
         );
         assert_eq!(input_kind(b"Feedback-Type: abuse\n"), InputKind::Arf);
+        assert_eq!(input_kind(b"From: a@b\n\nhello"), InputKind::Message);
+        // A message whose attachment is no report (here not even a zip) is a message.
         assert_eq!(
             input_kind(b"From: a@b\nContent-Type: application/zip\n\nx"),
-            InputKind::Aggregate
+            InputKind::Message
         );
-        assert_eq!(input_kind(b"From: a@b\n\nhello"), InputKind::Message);
+        // A report labelled application/octet-stream (Amazon SES) is found by its content.
+        let xml = "<?xml version=\"1.0\"?><feedback><report_metadata><org_name>o</org_name>\
+            <email>e@x</email><report_id>1</report_id><date_range><begin>1</begin><end>2</end>\
+            </date_range></report_metadata><policy_published><domain>example.com</domain>\
+            <p>none</p></policy_published></feedback>";
+        let mail = format!(
+            "From: a@b\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"B\"\n\n\
+             --B\nContent-Type: text/plain\n\nreport\n--B\nContent-Type: application/octet-stream;\n\
+             \tname=a!example.com!1!2.xml\n\n{xml}\n--B--\n"
+        );
+        assert_eq!(input_kind(mail.as_bytes()), InputKind::Aggregate);
     }
 }
