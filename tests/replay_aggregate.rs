@@ -964,3 +964,30 @@ fn binary_reads_every_vendored_sample() {
     }
     assert_eq!(seen, 10, "5 XML reports and 5 emails carrying one");
 }
+
+/// The README's aggregate sample (`testdata/reports/demo/`) is what the binary prints.
+#[test]
+fn readme_aggregate_sample() {
+    const README: &str = include_str!("../README.md");
+    let marker = "Output of `spfcheck replay testdata/reports/demo/report.xml";
+    let start = README.find(marker).expect("README: the aggregate sample") + marker.len();
+    let open = README[start..].find("```text\n").unwrap() + start + 8;
+    let close = README[open..].find("```").unwrap() + open;
+    let ran = crate::common::run_spfcheck(&[
+        "replay",
+        "testdata/reports/demo/report.xml",
+        "--offline",
+        "--zone",
+        "testdata/reports/demo/today.zone",
+        "--proposed",
+        "testdata/reports/demo/proposed.zone",
+        "--now",
+        "1700000000",
+        "--color",
+        "never",
+    ]);
+    assert_eq!(ran.code, 1);
+    let out = String::from_utf8_lossy(&ran.stdout);
+    assert!(out.contains("WOULD BE REJECTED"), "{out}");
+    assert_eq!(out, &README[open..close]);
+}
