@@ -991,3 +991,20 @@ fn readme_aggregate_sample() {
     assert!(out.contains("WOULD BE REJECTED"), "{out}");
     assert_eq!(out, &README[open..close]);
 }
+
+/// Bombs through the built binary (a zip that lies about its size, a gzip of 51 MiB of zeros):
+/// one line naming the limit, exit 2, nothing on standard output.
+#[test]
+fn binary_refuses_bombs_in_bounded_memory() {
+    let zeros = vec![0u8; MAX_XML_BYTES + 1024 * 1024];
+    let liar = tmp("bin-bomb.zip", &zip_one("bomb.xml", &zeros, Some(100)));
+    let gzip = tmp("bin-bomb.xml.gz", &gz(&zeros));
+    for bomb in [liar, gzip] {
+        let ran = crate::common::run_spfcheck(&["replay", bomb.to_str().unwrap(), "--offline"]);
+        assert_eq!(ran.code, 2);
+        let err = String::from_utf8_lossy(&ran.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("50 MiB"), "{err}");
+        assert!(ran.stdout.is_empty());
+    }
+}
