@@ -4,7 +4,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use tokio::sync::mpsc;
@@ -143,13 +143,7 @@ fn start(args: &BatchArgs) -> Result<i32, InputError> {
     let deadline = plan::seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
     let template = Template {
         receiver: plan::parse_domain(&args.receiver, "--receiver")?,
-        now: match &args.now {
-            Some(t) => plan::parse_time(t)?,
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        },
+        now: plan::now_or_clock(args.now.as_deref())?,
         default_explanation: Some("%{o} does not designate %{c} as a permitted sender".into()),
         limits: Limits {
             deadline: Some(deadline),

@@ -6,7 +6,6 @@
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
@@ -201,10 +200,7 @@ fn dry_run(args: &DiffArgs) -> Result<i32, InputError> {
     };
     let (before, before_faults) = side(&args.before)?;
     let (after, after_faults) = side(&args.after)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = super::plan::now_or_clock(None)?;
     let opts = DiffOptions {
         mode: match args.dmarc {
             DmarcChoice::Rfc9989 => DmarcMode::Rfc9989,

@@ -135,13 +135,7 @@ impl Plan {
             Some(m) => parse_mail_from(m)?,
             None => format!("postmaster@{domain}"),
         };
-        let now = match &args.now {
-            Some(t) => parse_time(t)?,
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
-        };
+        let now = now_or_clock(args.now.as_deref())?;
         let timeout = seconds(args.dns.timeout, "--timeout", TIMEOUT_RANGE)?;
         let deadline = seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
         let mut request = SpfRequest::new(ip, &mail_from, &helo);
@@ -509,6 +503,18 @@ pub fn seconds(v: f64, what: &str, (min, max): (f64, f64)) -> Result<Duration, I
         ));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// `--now` as seconds since the epoch ([`parse_time`]), or the clock's time when not given
+/// (0 if the clock is before 1970).
+pub fn now_or_clock(arg: Option<&str>) -> Result<u64, InputError> {
+    match arg {
+        Some(t) => parse_time(t),
+        None => Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)),
+    }
 }
 
 /// Seconds since the epoch, or RFC 3339 `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.

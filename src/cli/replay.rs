@@ -10,13 +10,12 @@ use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 
 use super::args::{ColorChoice, DEADLINE_RANGE, DmarcChoice, DnsArgs, TIMEOUT_RANGE};
 use super::plan::{
-    DnsOptions, InputError, build_dns, load_zones, parse_domain, parse_identity, parse_time,
+    DnsOptions, InputError, build_dns, load_zones, now_or_clock, parse_domain, parse_identity,
     seconds,
 };
 use super::replay_aggregate;
@@ -173,13 +172,7 @@ fn replay_all(args: &ReplayArgs) -> Result<i32, InputError> {
         })?),
         None => None,
     };
-    let now = match &args.now {
-        Some(t) => parse_time(t)?,
-        None => SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    };
+    let now = now_or_clock(args.now.as_deref())?;
     let timeout = seconds(args.dns.timeout, "--timeout", TIMEOUT_RANGE)?;
     let deadline = seconds(args.deadline, "--deadline", DEADLINE_RANGE)?;
     let zone = load_zones(&args.dns.zone)?;
