@@ -529,6 +529,39 @@ fn truncated_report_replays_what_is_there() {
     );
 }
 
+/// A report without its feedback part (no fields at all) but with the original attached still
+/// replays from the original: the IP from its Received chain, MAIL FROM from Return-Path; the
+/// missing part is listed.
+#[test]
+fn report_without_feedback_part_replays_its_original() {
+    let seed = std::fs::read_to_string(root(SEED_REPORT)).unwrap();
+    let start = seed
+        .find("------=_ARF_2F1D_00109\r\nContent-Type: message/feedback-report")
+        .unwrap();
+    let end = seed
+        .find("------=_ARF_2F1D_00109\r\nContent-Type: message/rfc822")
+        .unwrap();
+    let without = format!("{}{}", &seed[..start], &seed[end..]);
+    let d = dir("nofields");
+    let p = d.join("nofields.eml");
+    std::fs::write(&p, without).unwrap();
+    let (code, doc) = replay_json(p.to_str().unwrap(), &[]);
+    assert_eq!(code, 1, "{doc}");
+    let r = &doc["replay"];
+    assert_eq!(r["kind"], "arf");
+    assert_eq!(r["inputs"]["ip"], "81.142.190.61");
+    assert_eq!(r["inputs"]["mail_from"], "sales@thespykiller.co.uk");
+    assert_eq!(r["now"]["spf"]["result"], "fail");
+    assert_eq!(r["now"]["verdict"]["disposition"], "quarantine");
+    let missing = r["reported"]["missing"].as_array().unwrap();
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.as_str().unwrap().contains("feedback-report")),
+        "{missing:?}"
+    );
+}
+
 #[test]
 fn help_lists_replay() {
     let ran = run_spfcheck(&["--help"]);

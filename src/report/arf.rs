@@ -161,6 +161,8 @@ pub fn parse(bytes: &[u8]) -> Result<FeedbackReport, ReportError> {
             }
         }
     }
+    // An original attached as a MIME part (not headers found pasted in a text body).
+    let attached = report.original.is_some();
     let text = match feedback_part {
         Some(t) => t,
         None => {
@@ -179,7 +181,10 @@ pub fn parse(bytes: &[u8]) -> Result<FeedbackReport, ReportError> {
         }
     };
     read_fields(&text, &mut report);
-    if report.feedback_type.is_none() && report.source_ip.is_none() {
+    // Without the fields, an original attached as a part still holds what a replay needs (the
+    // IP from its Received fields, MAIL FROM from Return-Path): read on, the fields listed as
+    // missing.
+    if report.feedback_type.is_none() && report.source_ip.is_none() && !attached {
         return Err(ReportError(
             "no feedback report found (no message/feedback-report part, no Feedback-Type or Source-IP field)".into(),
         ));
