@@ -73,6 +73,13 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--format` of the subcommands with a text and a JSON output (dkim, diff, replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Summary, trace tree and Received-SPF header.

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use clap::Parser;
 
-use super::args::{ColorChoice, DmarcChoice, DnsArgs, TIMEOUT_RANGE};
+use super::args::{ColorChoice, DmarcChoice, DnsArgs, TIMEOUT_RANGE, TextOrJson};
 use super::plan::{DnsOptions, InputError, Stack, build_dns, load_zones, parse_domain, seconds};
 use super::{error_line, exit, parse_args};
 use crate::diff::{self, DiffOptions, Sender};
@@ -47,13 +47,6 @@ Examples:
   spfcheck diff --offline --before testdata/diff/before.zone --after testdata/diff/after.zone --senders testdata/diff/senders.txt \\
       --domain example.com";
 
-/// Output format of the comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DiffFormat {
-    Text,
-    Json,
-}
-
 /// `spfcheck diff`: what a DNS change does to the known senders.
 #[derive(Debug, Parser)]
 #[command(
@@ -88,7 +81,7 @@ pub struct DiffArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: DiffFormat,
+    pub format: TextOrJson,
 
     /// Shorthand for --format json.
     #[arg(long)]
@@ -243,7 +236,7 @@ fn dry_run(args: &DiffArgs) -> Result<i32, InputError> {
         after: &with_common(&args.after),
         unused_faults: &unused,
     };
-    let rendered = if args.json || args.format == DiffFormat::Json {
+    let rendered = if args.json || args.format == TextOrJson::Json {
         render_json(&view) + "\n"
     } else {
         style::with_color(args.color.enabled(), || render_text(&view))

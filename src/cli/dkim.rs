@@ -8,7 +8,7 @@ use std::io::Write;
 
 use clap::Parser;
 
-use super::args::{ColorChoice, DnsArgs, TIMEOUT_RANGE};
+use super::args::{ColorChoice, DnsArgs, TIMEOUT_RANGE, TextOrJson};
 use super::plan::{DnsOptions, InputError, build_dns, load_zones, parse_domain, seconds};
 use super::{error_line, exit, parse_args};
 use crate::eval::dkim_keys::{self, COMMON_SELECTORS, Status};
@@ -33,13 +33,6 @@ Examples:
   spfcheck dkim example.com -s selector1 -s google
   spfcheck dkim --zone testdata/seed/seed.zone --offline thespykiller.co.uk -s mail2021";
 
-/// Output format of the key audit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum DkimFormat {
-    Text,
-    Json,
-}
-
 /// `spfcheck dkim`: audit the DKIM public keys of DOMAIN.
 #[derive(Debug, Parser)]
 #[command(
@@ -61,7 +54,7 @@ pub struct DkimArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: DkimFormat,
+    pub format: TextOrJson,
 
     /// Shorthand for --format json.
     #[arg(long)]
@@ -151,7 +144,7 @@ fn audit(args: &DkimArgs) -> Result<i32, InputError> {
         audits: &audits,
         unused_faults: &unused,
     };
-    let rendered = if args.json || args.format == DkimFormat::Json {
+    let rendered = if args.json || args.format == TextOrJson::Json {
         render_json(&report) + "\n"
     } else {
         style::with_color(color, || render_text(&report))

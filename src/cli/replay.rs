@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 
-use super::args::{ColorChoice, DEADLINE_RANGE, DmarcChoice, DnsArgs, TIMEOUT_RANGE};
+use super::args::{ColorChoice, DEADLINE_RANGE, DmarcChoice, DnsArgs, TIMEOUT_RANGE, TextOrJson};
 use super::plan::{
     DnsOptions, InputError, build_dns, load_zones, now_or_clock, parse_domain, parse_identity,
     seconds,
@@ -65,13 +65,6 @@ Examples:
   spfcheck replay suspicious.eml --ip 192.0.2.7 --json
   spfcheck replay reports/*.xml reports/*.zip --zone proposed.zone";
 
-/// Output format of a replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayFormat {
-    Text,
-    Json,
-}
-
 /// `spfcheck replay`: replay failure reports and raw messages.
 #[derive(Debug, Parser)]
 #[command(
@@ -121,7 +114,7 @@ pub struct ReplayArgs {
 
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ReplayFormat,
+    pub format: TextOrJson,
 
     /// Shorthand for --format json.
     #[arg(long)]
@@ -224,7 +217,7 @@ fn replay_all(args: &ReplayArgs) -> Result<i32, InputError> {
             DmarcChoice::Rfc9989 => DmarcMode::Rfc9989,
             DmarcChoice::Rfc7489 => DmarcMode::Rfc7489,
         },
-        json: args.json || args.format == ReplayFormat::Json,
+        json: args.json || args.format == TextOrJson::Json,
         color: args.color.enabled(),
     };
     let mut worst = exit::PASS;
