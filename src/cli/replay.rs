@@ -293,7 +293,7 @@ fn worse(a: i32, b: i32) -> i32 {
 }
 
 /// Reads `path` (`-`: standard input) within [`MAX_REPORT_BYTES`]; only a regular file.
-fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
+pub(crate) fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
     let shown = if path.as_os_str() == "-" {
         "standard input".to_string()
     } else {
@@ -324,11 +324,6 @@ fn read_input(path: &Path) -> Result<(String, Vec<u8>), InputError> {
     }
     if buf.len() as u64 > MAX_REPORT_BYTES {
         return Err(too_large(&shown));
-    }
-    if buf.iter().all(u8::is_ascii_whitespace) {
-        return Err(InputError(format!(
-            "{shown}: empty: not a failure report, message or aggregate report"
-        )));
     }
     Ok((shown, buf))
 }
@@ -361,6 +356,11 @@ fn write_out(bytes: &[u8]) -> Result<(), String> {
 /// Replays one file and writes its report (or reads an aggregate report for later).
 fn replay_file(setup: &Setup, path: &Path, separate: bool) -> Result<Replayed, InputError> {
     let (shown, bytes) = read_input(path)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(InputError(format!(
+            "{shown}: empty: not a failure report, message or aggregate report"
+        )));
+    }
     let replay = match input_kind(&bytes) {
         // The one place aggregate reports are dispatched (RFC 7489 Appendix C, RFC 9990:
         // XML, .xml.gz, .zip, or an email carrying one).

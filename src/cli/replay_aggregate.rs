@@ -5,7 +5,7 @@
 //! argument parsing and the DNS stacks belong to the `replay` command; this is the one call it
 //! makes for aggregate reports.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,52 +16,15 @@ use crate::replay::aggregate::{LoadedReport, ReplayOptions, replay_reports};
 use crate::report::aggregate;
 use crate::report::archive;
 
-/// The largest report file read (before decompression): 64 MiB.
-pub const MAX_REPORT_FILE_BYTES: u64 = 64 * 1024 * 1024;
-
 /// The most report files one run reads.
 pub const MAX_REPORT_FILES: usize = 10_000;
 
-/// Reads one file (`-`: standard input), at most [`MAX_REPORT_FILE_BYTES`].
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
-    let fail = |e: std::io::Error| format!("cannot read: {e}");
-    if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(MAX_REPORT_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(fail)?;
-    } else {
-        let file = std::fs::File::open(path).map_err(fail)?;
-        let meta = file.metadata().map_err(fail)?;
-        if !meta.is_file() {
-            return Err("not a regular file".to_string());
-        }
-        if meta.len() > MAX_REPORT_FILE_BYTES {
-            return Err(format!(
-                "larger than {} MiB",
-                MAX_REPORT_FILE_BYTES / (1024 * 1024)
-            ));
-        }
-        file.take(MAX_REPORT_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(fail)?;
-    }
-    if bytes.len() as u64 > MAX_REPORT_FILE_BYTES {
-        return Err(format!(
-            "larger than {} MiB",
-            MAX_REPORT_FILE_BYTES / (1024 * 1024)
-        ));
-    }
-    Ok(bytes)
-}
-
-/// Reads, unwraps and parses one report: the error is one line naming the file.
+/// Reads (as `spfcheck replay` does: at most 32 MiB, a regular file or `-`), unwraps and parses
+/// one report: the error is one line naming the file.
 pub fn load(path: &Path) -> Result<LoadedReport, String> {
-    let name = path.to_string_lossy().into_owned();
-    let bytes = read_file(path).map_err(|e| format!("{}: {e}", echo(&name)))?;
-    load_bytes(name, &bytes)
+    // The one bounded reader of `spfcheck replay` (its size limit, regular files only).
+    let (_, bytes) = super::replay::read_input(path).map_err(|e| e.to_string())?;
+    load_bytes(path.to_string_lossy().into_owned(), &bytes)
 }
 
 /// Unwraps and parses one report already read (`name` labels it and its errors).
